@@ -1,0 +1,43 @@
+"""pytest-benchmark cases for the RNN styles.
+
+`mnistbench run` runs this module through pytest and parametrises `case` with the profile's RNN
+cases (bench.cases.rnn_cases); the `timing` fixture comes from bench.harness. Each case times one
+style at one shape in one pass:
+  forward           the module's forward under no_grad
+  forward_backward  forward, then backward from a fixed random gradient on the output sequence
+"""
+
+from __future__ import annotations
+
+import torch
+
+from bench.device import synchronize
+from implementations import rnn
+
+
+def make_step(case, device: torch.device):
+    """Build the style at the case's shape and return (step, model); step() runs one pass."""
+    p = case.params
+    model = rnn.build(case.implementation, p["input_size"], p["hidden_size"],
+                      num_layers=p["num_layers"], bidirectional=p["bidirectional"]).to(device)
+    x = torch.randn(p["seq_len"], p["batch"], p["input_size"], device=device)  # (T, B, I)
+    if p["pass"] == "forward":
+        def step():
+            with torch.no_grad():
+                model(x)
+            synchronize(device)
+        return step, model
+    directions = 2 if p["bidirectional"] else 1
+    grad_out = torch.randn(p["seq_len"], p["batch"], directions * p["hidden_size"],
+                           device=device)  # (T, B, D*H), same shape as the output
+
+    def step():
+        output, _ = model(x)
+        torch.autograd.backward(output, grad_out)
+        synchronize(device)
+    return step, model
+
+
+def test_rnn(case, benchmark, timing):
+    step, model = make_step(case, timing.device)
+    timing.measure(benchmark, step, model)

@@ -1,0 +1,110 @@
+"""Turns a profile into the timed cases and training runs of one `mnistbench run`.
+
+The implementation names come from the registries (`implementations.rnn.describe()`,
+`implementations.cnn.variants()`), so a style added there is timed, listed and reported without
+touching this file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+import torch
+
+from bench.profiles import MNIST_SHAPE, Profile, RnnShape, TrainSpec
+
+
+@dataclass(frozen=True)
+class Case:
+    """One timed case. `name` encodes everything that identifies it (see `case_name`)."""
+
+    name: str
+    group: str  # "rnn" | "rnn-<swept field>" | "cnn"
+    kind: str  # "rnn" | "cnn"
+    implementation: str  # RNN style, or "family/shortcut"
+    device: str
+    params: dict = field(hash=False)
+    skip_reason: str | None = None
+
+
+def _shape_tag(shape: RnnShape) -> str:
+    direction = "bi" if shape.bidirectional else "uni"
+    return (f"b{shape.batch}-t{shape.seq_len}-i{shape.input_size}-h{shape.hidden_size}"
+            f"-l{shape.num_layers}-{direction}")
+
+
+def _rnn_case(group: str, style: str, pass_: str, shape: RnnShape, device: str,
+              skip_reason: str | None) -> Case:
+    params = {"pass": pass_, **asdict(shape)}
+    name = f"{group}/{style}/{pass_}/{_shape_tag(shape)}"
+    return Case(name, group, "rnn", style, device, params, skip_reason)
+
+
+def _skip_reason(info, device: torch.device, runnable: list[str]) -> str | None:
+    if info.name in runnable:
+        return None
+    if device.type not in info.devices:
+        return f"{info.name} runs only on {', '.join(info.devices)}"
+    return f"{info.name} cannot run on {device.type} here"
+
+
+def rnn_cases(profile: Profile, device: torch.device) -> list[Case]:
+    """Every registered style × pass at the MNIST shape, then the profile's sweeps."""
+    from implementations import rnn
+
+    runnable = rnn.styles(device)
+    cases = []
+    for info in rnn.describe():
+        reason = _skip_reason(info, device, runnable)
+        for pass_ in profile.rnn_passes:
+            cases.append(_rnn_case("rnn", info.name, pass_, MNIST_SHAPE, device.type, reason))
+    sweep_styles = profile.rnn_sweep_styles or tuple(runnable)
+    for field_name, values in profile.rnn_sweeps.items():
+        for style in sweep_styles:
+            if style not in runnable:
+                continue
+            for value in values:
+                shape = replace(MNIST_SHAPE, **{field_name: value})
+                cases.append(_rnn_case(f"rnn-{field_name}", style, "forward", shape,
+                                       device.type, None))
+    return cases
+
+
+def cnn_cases(profile: Profile, device: torch.device) -> list[Case]:
+    """The profile's CNN variants × passes at the profile's batch size."""
+    from implementations import cnn
+
+    variants = profile.cnn_variants or tuple(cnn.variants())
+    cases = []
+    for family, shortcut in variants:
+        for pass_ in profile.cnn_passes:
+            params = {"pass": pass_, "batch": profile.cnn_batch, "family": family,
+                      "shortcut": shortcut}
+            name = f"cnn/{family}/{shortcut}/{pass_}/b{profile.cnn_batch}"
+            cases.append(Case(name, "cnn", "cnn", f"{family}/{shortcut}", device.type, params))
+    return cases
+
+
+def all_cases(profile: Profile, device: torch.device) -> list[Case]:
+    return rnn_cases(profile, device) + cnn_cases(profile, device)
+
+
+@dataclass(frozen=True)
+class TrainCase:
+    """One training run of one seed."""
+
+    name: str
+    spec: TrainSpec
+    seed: int
+    device: str
+
+
+def train_cases(profile: Profile, device: torch.device, base_seed: int) -> list[TrainCase]:
+    """Every training run of the profile, one per spec and seed (seeds offset by --seed)."""
+    cases = []
+    for spec in profile.train:
+        for seed in spec.seeds:
+            run_seed = base_seed + seed
+            name = f"train/{spec.model}/{spec.variant}/seed{run_seed}"
+            cases.append(TrainCase(name, spec, run_seed, device.type))
+    return cases

@@ -1,0 +1,202 @@
+"""The `mnistbench` command line (also `python -m bench`).
+
+    mnistbench run [--profile smoke|quick|full] [--device cpu|cuda|auto] [--out DIR]
+                   [--data-dir DIR] [--dataset mnist|fashion-mnist] [--resume] [--threads N]
+                   [--seed S] [--only REGEX] [--no-report]
+    mnistbench report RESULTS.json [-o REPORT.html]
+    mnistbench compare RESULTS.json RESULTS.json [...] [-o COMPARE.html] [--fail-on-regression]
+    mnistbench env [--json]
+    mnistbench list
+    mnistbench data [--data-dir DIR] [--dataset NAME] [--verify]
+
+This is the only place that turns errors into exit codes: 0 success, 2 bad input (one line on
+stderr, no traceback), 1 internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from bench.errors import UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad arguments as a UsageError (one line, exit 2) instead of usage."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bench.profiles import PROFILES
+
+    parser = _Parser(prog="mnistbench", description="Which implementation of this network is "
+                     "fastest on this hardware, and what does it cost in accuracy?")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="time and train everything in a profile; write results "
+                         "and a report")
+    run.add_argument("--profile", choices=list(PROFILES), default=None,
+                     help="smoke (<= 1 min), quick (default, <= 5 min on 2 cores), full")
+    run.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None,
+                     help="where to run (default auto: cuda when present)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="run directory (default reports/out/<run-id>/); never overwritten")
+    run.add_argument("--data-dir", default=None, help="directory holding the MNIST IDX files")
+    run.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default=None)
+    run.add_argument("--resume", action="store_true", help="continue the run in --out")
+    run.add_argument("--threads", type=_positive_int, default=None,
+                     help="torch intra-op threads (default: torch's choice, recorded)")
+    run.add_argument("--seed", type=_seed, default=None, help="base seed (default 0)")
+    run.add_argument("--only", default=None, metavar="REGEX",
+                     help="run only the cases whose names match, e.g. 'rnn/(loop|native)/' or "
+                          "'^train/'")
+    run.add_argument("--no-report", dest="report", action="store_false",
+                     help="write results.json only")
+
+    report = sub.add_parser("report", help="render one results.json as a self-contained HTML")
+    report.add_argument("results", type=Path)
+    report.add_argument("-o", "--output", type=Path, default=None)
+
+    compare = sub.add_parser("compare", help="compare runs (other machines, or a regression "
+                             "check on the same one)")
+    compare.add_argument("results", type=Path, nargs="+")
+    compare.add_argument("-o", "--output", type=Path, default=Path("compare.html"))
+    compare.add_argument("--fail-on-regression", action="store_true",
+                         help="exit 1 when a same-hardware case is significantly slower")
+
+    env = sub.add_parser("env", help="the hardware/software metadata recorded in results")
+    env.add_argument("--json", action="store_true", help="print the exact JSON block")
+    env.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
+
+    sub.add_parser("list", help="implementations and variants available on this machine")
+
+    data = sub.add_parser("data", help="locate, fetch and check the dataset")
+    data.add_argument("--data-dir", default=None)
+    data.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    data.add_argument("--verify", action="store_true",
+                      help="require the known checksums of the standard files")
+    return parser
+
+
+def cmd_run(args) -> int:
+    from bench.runner import RunOptions, run
+
+    run(RunOptions(profile=args.profile, device=args.device, out=args.out,
+                   data_dir=args.data_dir, dataset=args.dataset, resume=args.resume,
+                   threads=args.threads, seed=args.seed, only=args.only,
+                   report=args.report))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from reports.render import write_report
+
+    for path in write_report(args.results, args.output):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from reports.compare import write_compare
+
+    if len(args.results) < 2:
+        raise UsageError("compare needs at least two results files")
+    code = write_compare(args.results, args.output, args.fail_on_regression)
+    print(f"wrote {args.output}")
+    return code
+
+
+def cmd_env(args) -> int:
+    from bench.device import resolve_device
+    from bench.machine import collect_env, format_env
+
+    env = collect_env(resolve_device(args.device))
+    if args.json:
+        print(json.dumps(env, indent=2))
+    else:
+        print(format_env(env["machine"], env["software"], env["commit"]))
+    return 0
+
+
+def cmd_list(args) -> int:
+    import torch
+
+    from implementations import cnn, rnn
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    print("RNN styles (implementations.rnn):")
+    for info in rnn.describe():
+        here = [d for d in devices if info.name in rnn.styles(d)]
+        where = ", ".join(here) if here else f"not on this machine (needs {'/'.join(info.devices)})"
+        flag = "  [deprecated upstream]" if info.deprecated else ""
+        print(f"  {info.name:<20} {info.summary}  ({where}){flag}")
+    print("CNN variants (implementations.cnn):")
+    for info in cnn.describe():
+        print(f"  {info.family + '/' + info.shortcut:<24} {info.summary}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from bench.data import data_command
+
+    for line in data_command(args.data_dir, args.verify, args.dataset):
+        print(line)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "env": cmd_env,
+            "list": cmd_list, "data": cmd_data}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"mnistbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mnistbench: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: say so briefly, trace only on request
+        return _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> int:
+    from bench.runner import RunInterrupted
+
+    if isinstance(exc, RunInterrupted):
+        print(f"mnistbench: {exc}", file=sys.stderr)
+        return 130
+    if os.environ.get("MNISTBENCH_DEBUG"):
+        traceback.print_exc()
+    else:
+        print(f"mnistbench: internal error: {type(exc).__name__}: {exc} "
+              "(set MNISTBENCH_DEBUG=1 for the traceback)", file=sys.stderr)
+    return 1

@@ -1,0 +1,44 @@
+"""The one place that decides the device, seeds the generators, sets threads and synchronises."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+
+from bench.errors import UsageError
+
+DEVICE_CHOICES = ("cpu", "cuda", "auto")
+
+
+def resolve_device(name: str) -> torch.device:
+    """Turn a CLI device name into a torch.device, refusing `cuda` where there is none."""
+    if name not in DEVICE_CHOICES:
+        raise UsageError(f"unknown device {name!r}: choose one of {', '.join(DEVICE_CHOICES)}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA GPU is visible to torch on this machine; "
+                         "use --device cpu (or auto)")
+    return torch.device(name)
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for queued GPU work; a no-op on CPU. Call it inside every timed region on CUDA."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, torch (CPU and every GPU) from one number."""
+    random.seed(seed)
+    torch.manual_seed(seed)  # also seeds all CUDA devices
+
+
+def set_threads(threads: int | None) -> int:
+    """Set torch's intra-op thread count (when given) and return the count in effect."""
+    if threads is not None:
+        if threads < 1:
+            raise UsageError(f"--threads must be a positive integer, got {threads}")
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()

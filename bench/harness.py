@@ -1,0 +1,147 @@
+"""The pytest plugin that drives bench/bench_*.py for `mnistbench run`.
+
+It parametrises each module's `case` argument with the run's pending cases, provides the `timing`
+fixture (first call timed on its own, then pytest-benchmark's rounds), and turns every finished
+case into a results record the moment it finishes — passed, failed or errored — so the runner can
+save progress case by case. pytest-benchmark does the timing and the statistics; this plugin only
+reads them.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.cases import Case
+from bench.device import set_seed, synchronize
+
+BENCH_MODULES = ("bench_rnn.py", "bench_cnn.py")
+NOISE_THRESHOLD = 0.10  # IQR/median above this marks a case noisy (issue #4)
+_STAT_KEYS = ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3", "rounds")
+
+
+def module_paths() -> list[str]:
+    here = Path(__file__).resolve().parent
+    return [str(here / name) for name in BENCH_MODULES]
+
+
+class Timing:
+    """What a timed case needs: the device, and one way to measure."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+
+    def measure(self, benchmark, step: Callable[[], None], model: torch.nn.Module) -> None:
+        """Time the first call alone (compilation lands there), then pytest-benchmark's rounds.
+
+        `step` synchronises the device itself, so every sample covers finished GPU work.
+        """
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            synchronize(self.device)
+            start = time.perf_counter()
+            step()
+            benchmark.extra_info["first_call_s"] = time.perf_counter() - start
+            benchmark(step)
+        messages = list(getattr(model, "recorded_warnings", []))
+        messages += [f"{w.category.__name__}: {w.message}" for w in caught]
+        benchmark.extra_info["warnings"] = sorted(set(messages))
+
+
+def one_line(exc: BaseException) -> str:
+    """`Type: first line of the message`, the form every failed record carries."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def base_record(case: Case) -> dict:
+    return {"name": case.name, "group": case.group, "implementation": case.implementation,
+            "device": case.device, "params": dict(case.params), "stats": None,
+            "compile_s": None, "status": "failed", "error": None, "noisy": False,
+            "warnings": []}
+
+
+def skipped_record(case: Case) -> dict:
+    return {**base_record(case), "status": "skipped", "error": case.skip_reason}
+
+
+def ok_record(case: Case, benchmark, compiles: bool) -> dict:
+    """A finished case: pytest-benchmark's statistics plus the raw per-call samples."""
+    meta = benchmark.stats  # pytest_benchmark.stats.Metadata
+    summary = meta.stats.as_dict()
+    stats = {key: summary[key] for key in _STAT_KEYS}
+    stats["samples"] = list(meta.stats.data)
+    record = {**base_record(case), "stats": stats, "status": "ok",
+              "warnings": benchmark.extra_info.get("warnings", []),
+              "noisy": stats["median"] > 0 and stats["iqr"] / stats["median"] > NOISE_THRESHOLD}
+    if compiles:
+        record["compile_s"] = benchmark.extra_info["first_call_s"]
+    record["first_call_s"] = benchmark.extra_info["first_call_s"]
+    native = meta.as_dict(include_data=True)
+    native["params"] = {"case": case.name}  # pytest-benchmark's JSON wants plain values
+    native["param"] = case.name
+    record["pytest_benchmark"] = native
+    return record
+
+
+class HarnessPlugin:
+    """Registered with `pytest.main(plugins=[...])` by the runner."""
+
+    def __init__(self, cases: list[Case], device: torch.device, seed: int,
+                 compiling: set[str], on_start: Callable[[Case], None],
+                 on_record: Callable[[dict], None]):
+        self.cases = cases
+        self.device = device
+        self.seed = seed
+        self.compiling = compiling  # styles whose first call compiles
+        self.on_start = on_start
+        self.on_record = on_record
+
+    def pytest_generate_tests(self, metafunc):
+        if "case" not in metafunc.fixturenames:
+            return
+        kind = metafunc.function.__name__.removeprefix("test_")
+        cases = [c for c in self.cases if c.kind == kind]
+        metafunc.parametrize("case", cases, ids=[c.name for c in cases])
+
+    @pytest.fixture
+    def timing(self, case):
+        set_seed(self.seed)  # the same weights and inputs for a case, whatever ran before it
+        yield Timing(self.device)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()  # an OOM in one case must not starve the next
+
+    def pytest_runtest_setup(self, item):
+        case = _case_of(item)
+        if case is not None:
+            self.on_start(case)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        case = _case_of(item)
+        if case is None or not (call.when == "call" or (call.when == "setup" and report.failed)):
+            return
+        if report.passed:
+            benchmark = item.funcargs["benchmark"]
+            record = ok_record(case, benchmark, case.implementation in self.compiling)
+        else:
+            record = {**base_record(case), "error": _error_of(call)}
+        self.on_record(record)
+
+
+def _case_of(item) -> Case | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("case") if callspec else None
+
+
+def _error_of(call) -> str:
+    if call.excinfo is None:
+        return "failed without an exception"
+    return one_line(call.excinfo.value)

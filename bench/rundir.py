@@ -1,0 +1,160 @@
+"""A run's directory: who may use it, what it already holds, and its case-by-case progress.
+
+Files in a run directory:
+  run.json              the run's header (id, config, machine, software, commit, dataset),
+                        written once, atomically, before the first case
+  progress.jsonl        one line per finished case or training run, appended and fsynced
+  results.json          the assembled results (status "partial" while incomplete)
+  pytest-benchmark.json pytest-benchmark's own format, for `pytest-benchmark compare`
+  report.html, summary.csv, summary.md
+  .lock                 held (flock) while a run uses the directory
+A killed run (even SIGKILL) loses at most the case in flight: `--resume` reads progress.jsonl.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+from pathlib import Path
+
+from bench import results
+from bench.errors import UsageError
+
+HEADER = "run.json"
+PROGRESS = "progress.jsonl"
+RESULTS = "results.json"
+LOCK = ".lock"
+
+
+def check_out_dir(out: Path, resume: bool) -> None:
+    """Refuse an --out that cannot hold this run, before anything is written."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a directory; give a new directory path")
+    if resume:
+        _check_resumable(out)
+        return
+    if not out.exists():
+        _check_creatable(out)
+        return
+    if is_locked(out):
+        raise UsageError(f"--out {out} is in use by another mnistbench run; wait for it or "
+                         "choose another --out")
+    if (out / RESULTS).exists() and _finished(out):
+        raise UsageError(f"--out {out} already holds a finished run; it is never overwritten — "
+                         "choose another --out")
+    if (out / HEADER).exists():
+        raise UsageError(f"--out {out} holds an unfinished run; continue it with "
+                         f"`mnistbench run --resume --out {out}` or choose another --out")
+    if any(out.iterdir()):
+        raise UsageError(f"--out {out} is not empty and holds no mnistbench run; choose a new "
+                         "or empty directory")
+    _check_writable(out)
+
+
+def _check_resumable(out: Path) -> None:
+    if not (out / HEADER).is_file():
+        raise UsageError(f"--resume: {out} holds no mnistbench run to continue; run without "
+                         "--resume to start one")
+    if is_locked(out):
+        raise UsageError(f"--out {out} is in use by another mnistbench run; wait for it to "
+                         "finish before resuming")
+    if _finished(out):
+        raise UsageError(f"--resume: the run in {out} is already finished; nothing to do")
+    _check_writable(out)
+
+
+def _finished(out: Path) -> bool:
+    try:
+        return results.load(out / RESULTS).get("status") == "complete"
+    except UsageError:
+        return False
+
+
+def _check_creatable(out: Path) -> None:
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"--out {out}: {parent} is a file, so the directory cannot be created")
+    _check_writable(parent)
+
+
+def _check_writable(path: Path) -> None:
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"--out: cannot write to {path} (permission denied); choose a "
+                         "writable directory")
+
+
+def is_locked(out: Path) -> bool:
+    lock_path = out / LOCK
+    if not lock_path.exists():
+        return False
+    try:
+        fd = os.open(lock_path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    finally:
+        os.close(fd)  # closing releases a lock we may have taken
+    return False
+
+
+class RunLock:
+    """An flock on OUT/.lock: released by the kernel even when the process is SIGKILLed."""
+
+    def __init__(self, out: Path):
+        self.path = out / LOCK
+        self.fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self.fd)
+            self.fd = None
+            raise UsageError(f"--out {self.path.parent} is in use by another mnistbench run; "
+                             "wait for it or choose another --out") from None
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, f"{os.getpid()}\n".encode())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)
+            os.close(self.fd)
+            self.fd = None
+
+
+def record_key(entry: dict) -> str:
+    """The identity of a progress entry: benchmarks by (name, device), training by name."""
+    record = entry["record"]
+    return f"{entry['type']}:{record['name']}@{record['device']}"
+
+
+def load_progress(out: Path) -> list[dict]:
+    """Finished entries, de-duplicated (last wins), the file rewritten clean for appending.
+
+    A run killed mid-write leaves a torn last line; `results.read_jsonl` drops it, and rewriting
+    the file keeps the next append from being glued onto it.
+    """
+    path = out / PROGRESS
+    if not path.exists():
+        return []
+    entries = {record_key(e): e for e in results.read_jsonl(path)}
+    clean = list(entries.values())
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for entry in clean:
+            fh.write(json.dumps(entry) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return clean

@@ -1,0 +1,71 @@
+"""The training half of `mnistbench run`: each profile training run through bench.train.
+
+Timed cases measure kernels; training runs measure what a user gets — time per epoch, test
+accuracy per epoch, time to the target accuracy. A run that raises is recorded as failed with its
+reason and the next run goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from bench import data
+from bench.cases import TrainCase
+from bench.device import set_seed
+from bench.harness import one_line
+from bench.profiles import Profile
+from bench.progress import Progress
+
+
+def build_model(tc: TrainCase) -> torch.nn.Module:
+    """The model a training spec names: a CNN variant, or the row-by-row RNN classifier."""
+    if tc.spec.kind == "cnn":
+        from implementations import cnn
+
+        return cnn.build(tc.spec.model, tc.spec.variant)
+    from implementations.classifier import RowRNNClassifier
+
+    return RowRNNClassifier(tc.spec.variant)
+
+
+def failed_record(tc: TrainCase, profile: Profile, error: str) -> dict:
+    return {"name": tc.name, "model": tc.spec.model, "variant": tc.spec.variant,
+            "device": tc.device, "seed": tc.seed, "params_count": None, "flops": None,
+            "epochs": [], "time_to_target_s": None, "target_acc": profile.target_acc,
+            "train_images": None, "test_images": None, "images_per_s": None,
+            "status": "failed", "error": error}
+
+
+def train_one(tc: TrainCase, profile: Profile, tensors, device: torch.device,
+              status: Callable[[str], None]) -> dict:
+    from bench.modelinfo import count_params, flops_per_image
+    from bench.train import TrainConfig, train
+
+    set_seed(tc.seed)
+    model = build_model(tc)
+    params_count, flops = count_params(model), flops_per_image(model)
+    config = TrainConfig(epochs=tc.spec.epochs, batch_size=tc.spec.batch_size, seed=tc.seed,
+                         train_limit=tc.spec.train_limit, target_acc=profile.target_acc)
+    record = train(model.to(device), tensors, config, device, model_name=tc.spec.model,
+                   variant=tc.spec.variant, progress=status).as_dict()
+    return {**record, "name": tc.name, "params_count": params_count, "flops": flops}
+
+
+def run_training(pending: list[TrainCase], profile: Profile, dataset, device: torch.device,
+                 progress: Progress, save: Callable[[str, dict], None]) -> None:
+    if not pending:
+        return
+    progress.say(f"mnistbench: training {len(pending)} models on {device.type} "
+                 f"({dataset.name}, source: {dataset.source})")
+    tensors = data.to_tensors(dataset, device)
+    for tc in pending:
+        progress.start(tc.name)
+        try:
+            record = train_one(tc, profile, tensors, device, progress.status)
+        except Exception as exc:  # one failed model must not cost the others' results
+            record = failed_record(tc, profile, one_line(exc))
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+        save("training", record)
