@@ -1,0 +1,350 @@
+"""results.json: the versioned file format, atomic writes, progress lines, load + validation.
+
+The layout is documented in docs/architecture.md ("results.json (schema_version 1)"). Files are
+plain JSON (never pickle, never eval), carry `tool` so our files are told from other programs'
+JSON, and carry `schema_version` so a newer file is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import numbers
+import os
+import secrets
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.errors import ResultsError
+
+SCHEMA_VERSION = 1
+TOOL = "mnistbench"
+STATUSES = ("ok", "failed", "skipped")
+RUN_STATUSES = ("complete", "partial")
+_REDO = "fix the file or re-run `mnistbench run`"
+
+# --- identity and time -----------------------------------------------------------------------
+
+
+def utc_now_iso() -> str:
+    """Now in UTC as ISO 8601 with a `Z`, to the second: "2026-11-27T01:30:00Z"."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """"YYYYMMDD-HHMMSS-xxxx": UTC time (naive `now` is taken as UTC) plus 4 random hex digits."""
+    now = now or datetime.now(timezone.utc)
+    if now.tzinfo is not None:
+        now = now.astimezone(timezone.utc)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def benchmark_key(record: dict) -> tuple[str, str]:
+    """A benchmark's identity for resume and compare: (name, device)."""
+    return record["name"], record["device"]
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _json_safe(obj: object) -> object:
+    """Copy of `obj` with NaN/inf turned into null (strict JSON has neither) and tuples as lists."""
+    if isinstance(obj, dict):
+        return {key: _json_safe(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(value) for value in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, numbers.Integral):  # also numpy integers, which json cannot write
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    return obj  # anything else is left for json to refuse (a bug in the caller)
+
+
+def _new_file_mode(path: Path) -> int:
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    mask = os.umask(0)  # the only portable way to read the umask is to set it
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_json_atomic(path: str | os.PathLike, obj: object) -> None:
+    """Write `obj` as JSON so that `path` holds either the old file or the whole new one.
+
+    Writes a temp file in the same directory, fsyncs it and renames it over `path`; on any error
+    (including Ctrl-C) the temp file is removed and the old file is untouched.
+    """
+    path = Path(path)
+    mode = _new_file_mode(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(_json_safe(obj), f, indent=2, allow_nan=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (POSIX); skipped where directories cannot be opened."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def append_jsonl(path: str | os.PathLike, obj: object) -> None:
+    """Append one JSON object as one line and fsync: case-by-case progress that survives a kill."""
+    line = json.dumps(_json_safe(obj), allow_nan=False, separators=(",", ":")) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """Objects of a progress file; a torn LAST line (no newline: the writer was killed) is dropped.
+
+    A bad line anywhere else is corruption, not a kill, and raises ResultsError.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ResultsError(f"cannot read progress file {path} ({e.strerror}); "
+                           "check the path or start a fresh run") from None
+    *complete, tail = data.split(b"\n")  # tail is b"" when the file ends with a newline
+    records = []
+    for number, raw in enumerate(complete, start=1):
+        if raw.strip():
+            record = _parse_line(raw)
+            if record is None:
+                raise ResultsError(f"{path} line {number} is not a JSON object; the progress "
+                                   "file is corrupt — delete it to start the run over")
+            records.append(record)
+    last = _parse_line(tail) if tail.strip() else None
+    return records + ([last] if last is not None else [])
+
+
+def _parse_line(raw: bytes) -> dict | None:
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+# --- validation ------------------------------------------------------------------------------
+
+_KINDS: dict[str, tuple[str, Callable[[object], bool]]] = {
+    "str": ("a string", lambda v: isinstance(v, str)),
+    "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "number": ("a number",
+               lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "null": ("null", lambda v: v is None),
+    "object": ("an object", lambda v: isinstance(v, dict)),
+    "list": ("a list", lambda v: isinstance(v, list)),
+}
+_TOP = {"run_id": "str", "created_at": "str", "status": "str", "profile": "str",
+        "config": "object", "machine": "object", "software": "object", "commit": "object",
+        "dataset": "object|null", "benchmarks": "list", "training": "list"}
+_TOP_OPTIONAL = {"finished_at": "str|null", "pytest_benchmark_json": "str|null"}
+_MACHINE = {"host_processor_model_name": "str|null", "host_processor_core_count": "int|null",
+            "host_processor_vcpu_count": "int|null", "host_memory_capacity": "str|null",
+            "accelerator_model_name": "str|null", "accelerators_per_node": "int",
+            "accelerator_memory_capacity": "str|null", "operating_system": "str|null",
+            "fingerprint": "str"}
+_COMMIT = {"sha": "str|null", "dirty": "bool|null"}
+_BENCHMARK = {"name": "str", "group": "str", "implementation": "str", "device": "str",
+              "params": "object", "status": "str", "error": "str|null", "warnings": "list"}
+# Only meaningful for a case that ran; a failed or skipped case may carry nulls.
+_BENCHMARK_OK = {"stats": "object", "compile_s": "number|null", "noisy": "bool"}
+_STATS = {"min": "number", "max": "number", "median": "number", "mean": "number",
+          "stddev": "number", "iqr": "number", "q1": "number", "q3": "number",
+          "rounds": "int", "samples": "list"}
+_TRAINING = {"model": "str", "variant": "str|null", "device": "str", "seed": "int",
+             "status": "str", "error": "str|null"}
+_TRAINING_OK = {"params_count": "int", "flops": "number|null", "epochs": "list",
+                "time_to_target_s": "number|null", "target_acc": "number|null",
+                "train_images": "int", "test_images": "int", "images_per_s": "number|null"}
+# train_loss may be null: a diverged run's NaN loss is written as null (strict JSON has no NaN).
+_EPOCH = {"epoch": "int", "time_s": "number", "train_loss": "number|null", "test_acc": "number"}
+
+
+def _json_type(value: object) -> str:
+    """How a found value reads in a message: "null", "a list", "the string 'fast'"."""
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, bool):
+        return "a boolean"
+    kind = next((k for k in ("null", "int", "number", "object", "list") if _KINDS[k][1](value)),
+                None)
+    return _KINDS[kind][0] if kind else type(value).__name__
+
+
+def _fail(source: str, problem: str) -> ResultsError:
+    return ResultsError(f"{source}: {problem}; {_REDO}")
+
+
+def _check_value(value: object, kinds: str, path: str, source: str) -> None:
+    """`value` is of one of the `a|b` kinds, else a ResultsError naming `path`."""
+    allowed = kinds.split("|")
+    if not any(_KINDS[k][1](value) for k in allowed):
+        expected = " or ".join(_KINDS[k][0] for k in allowed)
+        raise _fail(source, f"{path} should be {expected}, found {_json_type(value)}")
+
+
+def _check(obj: dict, spec: dict[str, str], where: str, source: str,
+           optional: bool = False, nullable: bool = False) -> None:
+    """Each key of `spec` is present (unless optional) and of its kinds (`nullable`: or null)."""
+    for key, kinds in spec.items():
+        path = f"{where}.{key}" if where else key
+        kinds = f"{kinds}|null" if nullable and "null" not in kinds else kinds
+        if key in obj:
+            _check_value(obj[key], kinds, path, source)
+        elif not optional:
+            expected = " or ".join(_KINDS[k][0] for k in kinds.split("|"))
+            raise _fail(source, f"{path} is missing (expected {expected})")
+
+
+def _check_enum(value: object, allowed: tuple[str, ...], path: str, source: str) -> None:
+    if value not in allowed:
+        raise _fail(source, f"{path} should be one of {', '.join(allowed)}, found {value!r}")
+
+
+def _check_entries(entries: list, name: str, source: str, check: Callable) -> None:
+    for i, entry in enumerate(entries):
+        where = f"{name}[{i}]"
+        if not isinstance(entry, dict):
+            raise _fail(source, f"{where} should be an object, found {_json_type(entry)}")
+        check(entry, where, source)
+
+
+def _check_benchmark(entry: dict, where: str, source: str) -> None:
+    _check(entry, _BENCHMARK, where, source)
+    _check_enum(entry["status"], STATUSES, f"{where}.status", source)
+    ok = entry["status"] == "ok"
+    _check(entry, _BENCHMARK_OK, where, source, nullable=not ok)
+    if isinstance(entry["stats"], dict):
+        stats, at = entry["stats"], f"{where}.stats"
+        _check(stats, _STATS, at, source)
+        for i, value in enumerate(stats["samples"]):
+            _check_value(value, "number", f"{at}.samples[{i}]", source)
+        if len(stats["samples"]) != stats["rounds"]:
+            raise _fail(source, f"{at}.samples holds {len(stats['samples'])} values "
+                                f"but {at}.rounds says {stats['rounds']}")
+
+
+def _check_training(entry: dict, where: str, source: str) -> None:
+    _check(entry, _TRAINING, where, source)
+    _check_enum(entry["status"], STATUSES, f"{where}.status", source)
+    _check(entry, _TRAINING_OK, where, source, nullable=entry["status"] != "ok")
+    _check_entries(entry["epochs"] or [], f"{where}.epochs", source,
+                   lambda e, at, src: _check(e, _EPOCH, at, src))
+
+
+def _check_identity(obj: dict, source: str) -> None:
+    """Ours, and a version this code reads — before anything else is looked at."""
+    if obj.get("tool") != TOOL:
+        hint = (" (it looks like pytest-benchmark's own JSON: pass the results.json beside it)"
+                if "machine_info" in obj and "benchmarks" in obj
+                else " (it looks like JSON from another program)")
+        raise ResultsError(f"{source} is not an mnistbench results file{hint}; pass a "
+                           "results.json written by `mnistbench run`")
+    version = obj.get("schema_version")
+    if not _KINDS["int"][1](version):
+        raise _fail(source, f"schema_version should be an integer, found {_json_type(version)}")
+    if version > SCHEMA_VERSION:
+        raise ResultsError(f"{source} was written by a newer mnistbench (schema_version "
+                           f"{version}; this one reads {SCHEMA_VERSION}): upgrade mnistbench "
+                           "to read it")
+    if version < SCHEMA_VERSION:
+        raise ResultsError(f"{source} claims schema_version {version}, but no mnistbench ever "
+                           f"wrote a version before {SCHEMA_VERSION}: the file is damaged or "
+                           "hand-made; re-run `mnistbench run`")
+
+
+def validate(obj: object, source: str = "<results>") -> dict:
+    """Check `obj` against schema_version 1 and return it; ResultsError names the bad path."""
+    if not isinstance(obj, dict):
+        raise ResultsError(f"{source} holds {_json_type(obj)}, not an mnistbench results "
+                           "object; pass a results.json written by `mnistbench run`")
+    _check_identity(obj, source)
+    _check(obj, _TOP, "", source)
+    _check(obj, _TOP_OPTIONAL, "", source, optional=True)
+    _check_enum(obj["status"], RUN_STATUSES, "status", source)
+    _check(obj["machine"], _MACHINE, "machine", source)
+    _check(obj["commit"], _COMMIT, "commit", source)
+    _check_entries(obj["benchmarks"], "benchmarks", source, _check_benchmark)
+    _check_entries(obj["training"], "training", source, _check_training)
+    return obj
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def _directory_error(path: Path) -> ResultsError:
+    inner = path / "results.json"
+    hint = f"; try {inner}" if inner.is_file() else "; pass the results.json inside it"
+    return ResultsError(f"{path} is a directory, not a results file{hint}")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file; check the path "
+                           "(`mnistbench run` writes DIR/results.json)") from None
+    except IsADirectoryError:
+        raise _directory_error(path) from None
+    except PermissionError:
+        if path.is_dir():  # what Windows says for a directory
+            raise _directory_error(path) from None
+        raise ResultsError(f"{path}: permission denied; make the file readable "
+                           "or copy it somewhere you can read it") from None
+    except OSError as e:
+        raise ResultsError(f"{path}: cannot read it ({e.strerror}); check the file") from None
+    if not data.strip():
+        raise ResultsError(f"{path} is empty (the run that wrote it probably died before "
+                           "saving); re-run `mnistbench run`")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ResultsError(f"{path} is not a JSON text file (undecodable byte at offset "
+                           f"{e.start}); pass a results.json written by `mnistbench run`") from None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def load(path: str | os.PathLike) -> dict:
+    """Read and validate a results.json; every problem is a one-line ResultsError."""
+    path = Path(path)
+    text = _read_text(path)
+    try:
+        obj = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as e:
+        truncated = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated")
+        what = ("is truncated JSON (it stops before the data is complete, as when a copy or "
+                "a run was interrupted)" if truncated else "is not valid JSON")
+        raise ResultsError(f"{path} {what}: {e.msg} at line {e.lineno} column {e.colno}; "
+                           "pass a complete results.json written by `mnistbench run`") from None
+    except (ValueError, RecursionError) as e:
+        raise ResultsError(f"{path} is not valid results JSON ({e}); pass a results.json "
+                           "written by `mnistbench run`") from None
+    return validate(obj, source=str(path))
