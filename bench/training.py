@@ -14,7 +14,7 @@ import torch
 from bench import data
 from bench.cases import TrainCase
 from bench.device import set_seed
-from bench.harness import one_line
+from bench.harness import injected_failure, one_line
 from bench.profiles import Profile
 from bench.progress import Progress
 
@@ -43,6 +43,7 @@ def train_one(tc: TrainCase, profile: Profile, tensors, device: torch.device,
     from bench.modelinfo import count_params, flops_per_image
     from bench.train import TrainConfig, train
 
+    injected_failure(tc.name)
     set_seed(tc.seed)
     model = build_model(tc)
     params_count, flops = count_params(model), flops_per_image(model)

@@ -1,0 +1,159 @@
+"""End-to-end tests of `mnistbench run`: the smoke profile, resume after SIGKILL, Ctrl-C, failing
+cases, the lock, and the refusal to overwrite a finished run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import results
+from implementations import rnn
+from tests.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.slow
+
+# A fast slice of the smoke profile for the fault tests: four cheap styles, both passes.
+FAST = "rnn/(loop|bmm|premul|native)/"
+
+
+def _progress_lines(out: Path) -> list[dict]:
+    path = out / "progress.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def _start(out: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "MNISTBENCH_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "bench", "run", "--profile", "smoke",
+                             "--device", "cpu", "--threads", "1", "--no-report",
+                             "--out", str(out), *extra], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_records(out: Path, count: int, proc: subprocess.Popen, timeout=120) -> None:
+    deadline = time.monotonic() + timeout
+    while len(_progress_lines(out)) < count:
+        assert proc.poll() is None, f"run ended early:\n{proc.stderr.read()}"
+        assert time.monotonic() < deadline, "run made no progress"
+        time.sleep(0.02)
+
+
+def test_smoke_run_writes_complete_valid_results(smoke_run):
+    out, proc = smoke_run
+    doc = results.load(out / "results.json")  # validates schema and version
+    assert doc["status"] == "complete" and doc["profile"] == "smoke"
+    assert doc["config"]["threads"] == 2 and doc["config"]["device"] == "cpu"
+    assert doc["dataset"]["source"] == "data-dir" and doc["dataset"]["verified"] is True
+    by_name = {b["name"]: b for b in doc["benchmarks"]}
+    assert len(by_name) == len(doc["benchmarks"]), "duplicate cases"
+    mnist = [b for b in doc["benchmarks"] if b["group"] == "rnn"]
+    for style in rnn.styles("cpu"):
+        for pass_ in ("forward", "forward_backward"):
+            [case] = [b for b in mnist if b["implementation"] == style
+                      and b["params"]["pass"] == pass_]
+            assert case["status"] == "ok", case["error"]
+            assert case["params"]["batch"] == 64 and case["params"]["seq_len"] == 28
+            assert case["stats"]["rounds"] == len(case["stats"]["samples"]) >= 7
+            assert 0 < case["stats"]["min"] <= case["stats"]["median"]
+    for info in rnn.describe():
+        if "cpu" not in info.devices:
+            skipped = [b for b in mnist if b["implementation"] == info.name]
+            assert skipped and all(b["status"] == "skipped" and b["error"] for b in skipped)
+    assert any(b["compile_s"] for b in mnist if b["implementation"] == "compile")
+    cnn = [b for b in doc["benchmarks"] if b["group"] == "cnn"]
+    assert {b["params"]["family"] for b in cnn} == {"resnet", "mobilenetv2"}
+    assert all(b["status"] == "ok" for b in cnn)
+    assert {t["model"] for t in doc["training"]} == {"resnet", "mobilenetv2"}
+    for record in doc["training"]:
+        assert record["status"] == "ok" and record["test_images"] == 10_000
+        assert record["epochs"] and 0.1 < record["epochs"][-1]["test_acc"] <= 1.0
+    assert (out / "report.html").is_file() and not (out / ".lock").exists()
+
+
+def test_pytest_benchmark_json_is_readable_by_pytest_benchmark(smoke_run):
+    out, _ = smoke_run
+    native = json.loads((out / "pytest-benchmark.json").read_text())
+    assert len(native["benchmarks"]) == sum(
+        b["status"] == "ok" for b in results.load(out / "results.json")["benchmarks"])
+    proc = subprocess.run([sys.executable, "-m", "pytest_benchmark", "compare",
+                           str(out / "pytest-benchmark.json")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "rnn/native/forward" in proc.stdout
+
+
+def test_finished_run_is_never_overwritten(smoke_run):
+    out, _ = smoke_run
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    proc = run_cli("run", "--profile", "smoke", "--device", "cpu", "--out", str(out))
+    assert proc.returncode == 2
+    assert "finished run" in proc.stderr and "Traceback" not in proc.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_resume_after_sigkill_keeps_finished_cases_and_duplicates_none(tmp_path):
+    out = tmp_path / "run"
+    proc = _start(out, "--only", FAST)
+    _wait_for_records(out, 3, proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = {e["record"]["name"]: e["record"] for e in _progress_lines(out)}
+    assert 3 <= len(before) < 8
+    resumed = run_cli("run", "--resume", "--out", str(out), "--no-report")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming" in resumed.stderr
+    doc = results.load(out / "results.json")
+    names = [b["name"] for b in doc["benchmarks"]]
+    assert doc["status"] == "complete" and len(names) == len(set(names)) == 8
+    for b in doc["benchmarks"]:
+        assert b["status"] == "ok"
+        if b["name"] in before:  # kept as measured before the kill, not re-run
+            assert b["stats"]["samples"] == before[b["name"]]["stats"]["samples"]
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "run"
+    proc = _start(out, "--only", FAST)
+    _wait_for_records(out, 1, proc)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert f"--resume --out {out}" in stderr and "Traceback" not in stderr
+    assert results.load(out / "results.json")["status"] == "partial"
+    assert not (out / ".lock").exists()
+
+
+def test_failing_case_is_recorded_and_the_run_goes_on(tmp_path):
+    out = tmp_path / "run"
+    proc = run_cli("run", "--profile", "smoke", "--device", "cpu", "--out", str(out),
+                   "--only", "rnn/(bmm|native)/forward/|^train/resnet", "--no-report",
+                   env={"MNISTBENCH_FAIL_CASES": "rnn/bmm/forward/|^train/"})
+    assert proc.returncode == 0, proc.stderr
+    doc = results.load(out / "results.json")
+    status = {b["name"].split("/")[1]: b for b in doc["benchmarks"]}
+    assert status["bmm"]["status"] == "failed"
+    assert "injected failure" in status["bmm"]["error"]
+    assert status["native"]["status"] == "ok"
+    [train] = doc["training"]
+    assert train["status"] == "failed" and "injected failure" in train["error"]
+
+
+def test_second_run_on_the_same_out_is_refused_while_the_first_holds_it(tmp_path):
+    out = tmp_path / "run"
+    first = _start(out, "--only", FAST)
+    try:
+        _wait_for_records(out, 1, first)
+        second = run_cli("run", "--resume", "--out", str(out))
+        assert second.returncode == 2 and "in use" in second.stderr
+    finally:
+        first.kill()
+        first.wait()
+    names = [e["record"]["name"] for e in _progress_lines(out)]
+    assert len(names) == len(set(names))
