@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -52,6 +53,18 @@ def _seed(text: str) -> int:
     return value
 
 
+def _path(text: str) -> Path:
+    """A path argument; an empty one would silently mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return Path(text)
+
+
+def _dir_text(text: str) -> str:
+    _path(text)
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bench.profiles import PROFILES
 
@@ -65,9 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="smoke (<= 1 min), quick (default, <= 5 min on 2 cores), full")
     run.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None,
                      help="where to run (default auto: cuda when present)")
-    run.add_argument("--out", type=Path, default=None,
+    run.add_argument("--out", type=_path, default=None,
                      help="run directory (default reports/out/<run-id>/); never overwritten")
-    run.add_argument("--data-dir", default=None, help="directory holding the MNIST IDX files")
+    run.add_argument("--data-dir", type=_dir_text, default=None,
+                     help="directory holding the MNIST IDX files")
     run.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default=None)
     run.add_argument("--resume", action="store_true", help="continue the run in --out")
     run.add_argument("--threads", type=_positive_int, default=None,
@@ -80,13 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write results.json only")
 
     report = sub.add_parser("report", help="render one results.json as a self-contained HTML")
-    report.add_argument("results", type=Path)
-    report.add_argument("-o", "--output", type=Path, default=None)
+    report.add_argument("results", type=_path)
+    report.add_argument("-o", "--output", type=_path, default=None)
 
     compare = sub.add_parser("compare", help="compare runs (other machines, or a regression "
                              "check on the same one)")
-    compare.add_argument("results", type=Path, nargs="+")
-    compare.add_argument("-o", "--output", type=Path, default=Path("compare.html"))
+    compare.add_argument("results", type=_path, nargs="+")
+    compare.add_argument("-o", "--output", type=_path, default=Path("compare.html"))
     compare.add_argument("--fail-on-regression", action="store_true",
                          help="exit 1 when a same-hardware case is significantly slower")
 
@@ -97,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="implementations and variants available on this machine")
 
     data = sub.add_parser("data", help="locate, fetch and check the dataset")
-    data.add_argument("--data-dir", default=None)
+    data.add_argument("--data-dir", type=_dir_text, default=None)
     data.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     data.add_argument("--verify", action="store_true",
                       help="require the known checksums of the standard files")
@@ -114,7 +128,47 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _check_inputs(paths: list[Path]) -> None:
+    """Every results file is ours, readable and valid before any output is touched."""
+    from bench import results
+
+    for path in paths:
+        results.load(path)
+
+
+def _check_output(out: Path, inputs: list[Path]) -> None:
+    """Refuse an -o that cannot be written, or that would overwrite an input, before rendering."""
+    try:
+        _check_output_path(out, inputs)
+    except OSError as exc:
+        raise UsageError(f"-o {out}: cannot inspect it ({exc.strerror or exc}); choose another "
+                         "output path") from None
+
+
+def _check_output_path(out: Path, inputs: list[Path]) -> None:
+    if out.is_dir():
+        raise UsageError(f"-o {out} is a directory; give a file path inside it")
+    if out.exists() and any(out.samefile(path) for path in inputs):
+        raise UsageError(f"-o {out} is one of the input results files and would be overwritten; "
+                         "choose another output path")
+    nearest = next(p for p in out.parents if p.exists())  # "." or "/" at the latest
+    if not nearest.is_dir():
+        raise UsageError(f"-o {out}: {nearest} is a file, so nothing can be written under it; "
+                         "choose another output path")
+    if nearest != out.parent:
+        raise UsageError(f"-o {out}: the directory {out.parent} does not exist; create it first "
+                         "or choose another output path")
+    try:  # a real probe: os.access says yes to root, also where nothing can be created
+        os.rmdir(tempfile.mkdtemp(prefix=".mnistbench-probe-", dir=out.parent))
+    except OSError as exc:
+        raise UsageError(f"-o {out}: cannot write to {out.parent} ({exc.strerror or exc}); "
+                         "choose a writable output path") from None
+
+
 def cmd_report(args) -> int:
+    _check_inputs([args.results])
+    if args.output is not None:
+        _check_output(args.output, [args.results])
     from reports.render import write_report
 
     for path in write_report(args.results, args.output):
@@ -123,10 +177,13 @@ def cmd_report(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    if len(args.results) < 2:
+        raise UsageError("compare needs at least two results files; pass two or more, e.g. "
+                         "`mnistbench compare a/results.json b/results.json`")
+    _check_inputs(args.results)
+    _check_output(args.output, args.results)
     from reports.compare import write_compare
 
-    if len(args.results) < 2:
-        raise UsageError("compare needs at least two results files")
     code = write_compare(args.results, args.output, args.fail_on_regression)
     print(f"wrote {args.output}")
     return code

@@ -199,6 +199,7 @@ def read_dir(directory: Path, label: str) -> tuple[dict[str, Split], dict[str, s
         if len(images) != len(labels):
             img, lab = (paths[STANDARD_NAMES[split, k]].name for k in ("images", "labels"))
             raise DataError(f"{directory}: {img} has {len(images)} images but {lab} has "
-                            f"{len(labels)} labels; the two files must come from the same set")
+                            f"{len(labels)} labels; the two files must come from the same set — "
+                            "replace both with fresh copies of the standard files")
         splits[split] = Split(images, labels)
     return splits, hashes

@@ -247,6 +247,19 @@ def _check_benchmark(entry: dict, where: str, source: str) -> None:
         if len(stats["samples"]) != stats["rounds"]:
             raise _fail(source, f"{at}.samples holds {len(stats['samples'])} values "
                                 f"but {at}.rounds says {stats['rounds']}")
+        if ok:
+            _check_positive_durations(stats, at, source)
+
+
+def _check_positive_durations(stats: dict, at: str, source: str) -> None:
+    """A measured duration is never zero or negative; such a file was edited or corrupted."""
+    for key in ("min", "median", "mean"):
+        if stats[key] <= 0:
+            raise _fail(source, f"{at}.{key} is {stats[key]}, but a measured duration must be "
+                                "positive")
+    if any(value <= 0 for value in stats["samples"]):
+        raise _fail(source, f"{at}.samples holds a duration <= 0; measured durations are "
+                            "positive")
 
 
 def _check_training(entry: dict, where: str, source: str) -> None:
@@ -342,7 +355,7 @@ def load(path: str | os.PathLike) -> dict:
         truncated = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated")
         what = ("is truncated JSON (it stops before the data is complete, as when a copy or "
                 "a run was interrupted)" if truncated else "is not valid JSON")
-        raise ResultsError(f"{path} {what}: {e.msg} at line {e.lineno} column {e.colno}; "
+        raise ResultsError(f"{path} {what}: {e.msg} (line {e.lineno}, column {e.colno}); "
                            "pass a complete results.json written by `mnistbench run`") from None
     except (ValueError, RecursionError) as e:
         raise ResultsError(f"{path} is not valid results JSON ({e}); pass a results.json "

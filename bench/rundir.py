@@ -17,6 +17,7 @@ import errno
 import fcntl
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from bench import results
@@ -30,6 +31,14 @@ LOCK = ".lock"
 
 def check_out_dir(out: Path, resume: bool) -> None:
     """Refuse an --out that cannot hold this run, before anything is written."""
+    try:
+        _check_out_dir(out, resume)
+    except OSError as exc:  # e.g. a parent that cannot be searched (stat says permission denied)
+        raise UsageError(f"--out {out}: cannot inspect it ({exc.strerror or exc}); choose "
+                         "another --out") from None
+
+
+def _check_out_dir(out: Path, resume: bool) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a directory; give a new directory path")
     if resume:
@@ -50,7 +59,7 @@ def check_out_dir(out: Path, resume: bool) -> None:
     if any(out.iterdir()):
         raise UsageError(f"--out {out} is not empty and holds no mnistbench run; choose a new "
                          "or empty directory")
-    _check_writable(out)
+    _check_writable(out, out)
 
 
 def _check_resumable(out: Path) -> None:
@@ -61,8 +70,29 @@ def _check_resumable(out: Path) -> None:
         raise UsageError(f"--out {out} is in use by another mnistbench run; wait for it to "
                          "finish before resuming")
     if _finished(out):
-        raise UsageError(f"--resume: the run in {out} is already finished; nothing to do")
-    _check_writable(out)
+        raise UsageError(f"--resume: the run in {out} is already finished, nothing to continue; "
+                         f"`mnistbench report {out / RESULTS}` renders it again")
+    read_header(out)
+    if (out / PROGRESS).exists():
+        results.read_jsonl(out / PROGRESS)  # a corrupt line is a ResultsError now, not mid-run
+    _check_writable(out, out)
+
+
+def read_header(out: Path) -> dict:
+    """The run.json of `out`: a JSON object with a `config` object, else a UsageError."""
+    path = out / HEADER
+    try:
+        header = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise UsageError(f"--resume: {path} is unreadable or damaged ({reason}); the run "
+                         "cannot be continued — start a new one with another --out") from None
+    config = header.get("config") if isinstance(header, dict) else None
+    if not isinstance(config, dict) or not isinstance(config.get("requested", {}), dict):
+        raise UsageError(f"--resume: {path} is not an mnistbench run header (no config "
+                         "object); the run cannot be continued — start a new one with "
+                         "another --out")
+    return header
 
 
 def _finished(out: Path) -> bool:
@@ -77,14 +107,19 @@ def _check_creatable(out: Path) -> None:
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise UsageError(f"--out {out}: {parent} is a file, so the directory cannot be created")
-    _check_writable(parent)
+        raise UsageError(f"--out {out}: {parent} is a file, so the directory cannot be "
+                         "created; choose another --out")
+    _check_writable(parent, out)
 
 
-def _check_writable(path: Path) -> None:
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise UsageError(f"--out: cannot write to {path} (permission denied); choose a "
-                         "writable directory")
+def _check_writable(path: Path, out: Path) -> None:
+    """Create and remove a probe directory in `path`: os.access alone says yes to root, and to
+    places no one can write (/proc, read-only mounts seen through some filesystems)."""
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".mnistbench-probe-", dir=path))
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write to {path} ({exc.strerror or exc}); choose "
+                         "a writable directory") from None
 
 
 def is_locked(out: Path) -> bool:

@@ -77,9 +77,8 @@ def run(opts: RunOptions, stream=None) -> Path:
     stream = stream or sys.stderr
     if opts.resume and opts.out is None:
         raise UsageError("--resume needs --out DIR: the directory of the run to continue")
-    out = opts.out
-    if out is not None:
-        rundir.check_out_dir(out, opts.resume)
+    out = opts.out or Path("reports") / "out" / results.new_run_id()
+    rundir.check_out_dir(out, opts.resume)
     settings = _settings(opts, out) if opts.resume else {**DEFAULTS, **_given(opts)}
     profile = get_profile(settings["profile"])
     only = _compile_only(settings["only"])
@@ -89,9 +88,6 @@ def run(opts: RunOptions, stream=None) -> Path:
     dataset = data.load(settings["dataset"], settings["data_dir"])
     for note in dataset.notes:
         print(f"mnistbench: {note}", file=stream)
-    if out is None:
-        out = Path("reports") / "out" / results.new_run_id()
-        rundir.check_out_dir(out, False)
     out.mkdir(parents=True, exist_ok=True)
     with rundir.RunLock(out):
         header = _header(out, opts, settings, profile, device, threads, dataset)

@@ -40,18 +40,16 @@ def failed_record(tc: TrainCase, profile: Profile, error: str) -> dict:
 
 def train_one(tc: TrainCase, profile: Profile, tensors, device: torch.device,
               status: Callable[[str], None]) -> dict:
-    from bench.modelinfo import count_params, flops_per_image
     from bench.train import TrainConfig, train
 
     injected_failure(tc.name)
-    set_seed(tc.seed)
+    set_seed(tc.seed)  # the initial weights are the run's seed's
     model = build_model(tc)
-    params_count, flops = count_params(model), flops_per_image(model)
     config = TrainConfig(epochs=tc.spec.epochs, batch_size=tc.spec.batch_size, seed=tc.seed,
                          train_limit=tc.spec.train_limit, target_acc=profile.target_acc)
-    record = train(model.to(device), tensors, config, device, model_name=tc.spec.model,
-                   variant=tc.spec.variant, progress=status).as_dict()
-    return {**record, "name": tc.name, "params_count": params_count, "flops": flops}
+    record = train(model, tensors, config, device, status, model_name=tc.spec.model,
+                   variant=tc.spec.variant)
+    return {**record.as_dict(), "name": tc.name}
 
 
 def run_training(pending: list[TrainCase], profile: Profile, dataset, device: torch.device,

@@ -41,7 +41,7 @@ def _start(out: Path, *extra: str) -> subprocess.Popen:
 def _wait_for_records(out: Path, count: int, proc: subprocess.Popen, timeout=120) -> None:
     deadline = time.monotonic() + timeout
     while len(_progress_lines(out)) < count:
-        assert proc.poll() is None, f"run ended early:\n{proc.stderr.read()}"
+        assert proc.poll() is None, f"run ended early:\n{proc.communicate()[1]}"
         assert time.monotonic() < deadline, "run made no progress"
         time.sleep(0.02)
 
@@ -103,7 +103,7 @@ def test_resume_after_sigkill_keeps_finished_cases_and_duplicates_none(tmp_path)
     proc = _start(out, "--only", FAST)
     _wait_for_records(out, 3, proc)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc.communicate()
     before = {e["record"]["name"]: e["record"] for e in _progress_lines(out)}
     assert 3 <= len(before) < 8
     resumed = run_cli("run", "--resume", "--out", str(out), "--no-report")
@@ -154,6 +154,6 @@ def test_second_run_on_the_same_out_is_refused_while_the_first_holds_it(tmp_path
         assert second.returncode == 2 and "in use" in second.stderr
     finally:
         first.kill()
-        first.wait()
+        first.communicate()
     names = [e["record"]["name"] for e in _progress_lines(out)]
     assert len(names) == len(set(names))
