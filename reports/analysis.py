@@ -1,0 +1,247 @@
+"""What the report says, computed with pandas from a `Run`'s frames (no formatting, no HTML).
+
+Speed-up everywhere means a ratio of medians: median(baseline) / median(case), > 1 = faster.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+BASELINE_STYLE = "native"
+# The dimension-matching question per family (He et al. 2015 options B vs A; MobileNetV2's paper
+# rule vs an every-block projection): the variant that adds parameters, against the one that does
+# not. Families not listed fall back to the first parameter-free shortcut present.
+COMPARED_SHORTCUT = "projection"
+REFERENCE_SHORTCUT = {"resnet": "zeropad", "mobilenetv2": "paper"}
+FALLBACK_REFERENCES = ("zeropad", "paper", "none", "plain")
+SWEEP_PREFIX = "rnn-"  # a sweep's group is "rnn-<swept param>" (bench.cases)
+SWEEP_ALIASES = {"hidden": "hidden_size"}  # docs/architecture.md spells the group "rnn-hidden"
+
+
+def sweep_groups(bench: pd.DataFrame) -> list[str]:
+    """The sweep groups present, sequence length first (it carries the linearity claim)."""
+    groups = {g for g in bench["group"].unique() if str(g).startswith(SWEEP_PREFIX)}
+    return sorted(groups, key=lambda g: (sweep_param(g) != "seq_len", g))
+
+
+def sweep_param(group: str) -> str:
+    """The params key a sweep group varies: "rnn-seq_len" -> "seq_len"."""
+    name = group[len(SWEEP_PREFIX):]
+    return SWEEP_ALIASES.get(name, name)
+
+
+def sweep_cases(bench: pd.DataFrame, group: str) -> pd.DataFrame:
+    """The ok cases of a sweep with the swept value as column `x` (rows lacking it dropped)."""
+    cases = ok_cases(bench, group)
+    x = pd.to_numeric(cases["params"].map(lambda p: p.get(sweep_param(group))), errors="coerce")
+    return cases.assign(x=x.astype(float)).dropna(subset=["x"])
+
+
+def ok_cases(bench: pd.DataFrame, group: str | None = None) -> pd.DataFrame:
+    """Cases that ran and have a median, optionally of one group."""
+    mask = (bench["status"] == "ok") & bench["median"].notna()
+    if group is not None:
+        mask &= bench["group"] == group
+    return bench[mask]
+
+
+def with_speedup(cases: pd.DataFrame) -> pd.DataFrame:
+    """Add `speedup_native`: the native median of the same workload divided by this median."""
+    keys = ["group", "device", "pass", "config"]
+    native = (cases[cases["implementation"] == BASELINE_STYLE]
+              .set_index(keys)["median"].rename("native_median"))
+    merged = cases.join(native, on=keys)
+    return merged.assign(speedup_native=merged["native_median"] / merged["median"])
+
+
+@dataclass(frozen=True)
+class RnnHeadline:
+    """The fastest style of one (device, pass) and how it compares."""
+
+    device: str
+    pass_: str
+    fastest: str
+    fastest_median: float
+    speedup_native: float | None  # None when native was not measured
+    slowest: str
+    speedup_slowest: float
+    styles: int
+    noisy: bool  # one of the cases the sentence divides (fastest, native, slowest) is noisy
+
+
+def rnn_headlines(bench: pd.DataFrame) -> list[RnnHeadline]:
+    """One headline per (device, pass) of the main RNN group."""
+    out = []
+    cases = with_speedup(ok_cases(bench, "rnn"))
+    for (device, pass_), part in cases.groupby(["device", "pass"], sort=True):
+        ordered = part.sort_values("median")
+        best, worst = ordered.iloc[0], ordered.iloc[-1]
+        native = best["speedup_native"]
+        quoted = ordered[ordered["implementation"].isin(
+            [best["implementation"], worst["implementation"], BASELINE_STYLE])]
+        out.append(RnnHeadline(
+            device=device, pass_=pass_, fastest=best["implementation"],
+            fastest_median=float(best["median"]),
+            speedup_native=None if pd.isna(native) else float(native),
+            slowest=worst["implementation"],
+            speedup_slowest=float(worst["median"] / best["median"]), styles=len(ordered),
+            noisy=bool(quoted["noisy"].any())))
+    return out
+
+
+def linear_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Least-squares line y = slope * x + intercept and its R² (NaN when undefined)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.size < 2 or np.ptp(x) == 0:
+        return math.nan, math.nan, math.nan
+    slope, intercept = np.polyfit(x, y, 1)
+    total = float(((y - y.mean()) ** 2).sum())
+    residual = float(((y - (slope * x + intercept)) ** 2).sum())
+    r2 = 1.0 - residual / total if total > 0 else 1.0
+    return float(slope), float(intercept), r2
+
+
+def sweep_fits(bench: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Per (device, pass, style) of a sweep group: slope, intercept, R², number of points."""
+    rows = []
+    for (device, pass_, impl), part in sweep_cases(bench, group).groupby(
+            ["device", "pass", "implementation"], sort=True):
+        slope, intercept, r2 = linear_fit(part["x"].to_numpy(), part["median"].to_numpy())
+        rows.append({"device": device, "pass": pass_, "implementation": impl, "slope": slope,
+                     "intercept": intercept, "r2": r2, "points": len(part)})
+    return pd.DataFrame(rows, columns=["device", "pass", "implementation", "slope", "intercept",
+                                       "r2", "points"])
+
+
+def _timing(cnn: pd.DataFrame, pass_: str) -> pd.DataFrame:
+    part = cnn[cnn["pass"] == pass_].set_index(["device", "family", "shortcut"])
+    return part[["median", "iqr", "q1", "q3"]].add_prefix(f"{pass_}_")
+
+
+def _accuracy(training: pd.DataFrame) -> pd.DataFrame:
+    done = training[(training["status"] == "ok") & training["final_acc"].notna()]
+    grouped = done.rename(columns={"model": "family", "variant": "shortcut"}).groupby(
+        ["device", "family", "shortcut"])
+    return pd.DataFrame({"acc_mean": grouped["final_acc"].mean(),
+                         "acc_sd": grouped["final_acc"].std(ddof=1),
+                         "seeds": grouped["final_acc"].count(),
+                         "params_count": grouped["params_count"].first(),
+                         "flops": grouped["flops"].first()})
+
+
+def cnn_summary(bench: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
+    """One row per (device, family, shortcut): timings joined with accuracy over seeds.
+
+    Training entries join CNN cases on model == family and variant == shortcut; training runs of
+    other models (e.g. the row-by-row RNN classifier) stay out of this table.
+    """
+    cnn = ok_cases(bench, "cnn")
+    if cnn.empty:
+        return pd.DataFrame()
+    timing = _timing(cnn, "inference").join(_timing(cnn, "train_step"), how="outer")
+    table = timing.join(_accuracy(training), how="left").reset_index()
+    table["implementation"] = table["family"] + "/" + table["shortcut"]  # as bench.cases names it
+    time_col = "train_step_median" if table["train_step_median"].notna().any() \
+        else "inference_median"
+    table["pareto"] = pareto_front(table[time_col].to_numpy(), table["acc_mean"].to_numpy())
+    return table.sort_values(["device", "family", "shortcut"]).reset_index(drop=True)
+
+
+def pareto_front(times: np.ndarray, accs: np.ndarray) -> np.ndarray:
+    """True where no other point is at least as fast and as accurate, and better in one."""
+    times, accs = np.asarray(times, float), np.asarray(accs, float)
+    valid = ~(np.isnan(times) | np.isnan(accs))
+    front = np.zeros(times.shape, dtype=bool)
+    for i in np.flatnonzero(valid):
+        dominated = valid & (times <= times[i]) & (accs >= accs[i]) & \
+            ((times < times[i]) | (accs > accs[i]))
+        front[i] = not dominated.any()
+    return front
+
+
+@dataclass(frozen=True)
+class CnnVerdict:
+    """What adding parameters to the shortcut bought in one family."""
+
+    device: str
+    family: str
+    compared: str
+    reference: str
+    pass_: str | None  # the pass the time ratio uses; None when neither was timed
+    time_change: float | None  # median ratio - 1, > 0 = slower
+    acc_delta: float | None  # compared - reference, in accuracy fraction
+    spread: float | None  # sd of a difference of two single runs; None with < 2 seeds
+    seeds: int
+
+
+def _reference(family: str, shortcuts: set[str]) -> str | None:
+    preferred = REFERENCE_SHORTCUT.get(family)
+    if preferred in shortcuts:
+        return preferred
+    return next((s for s in FALLBACK_REFERENCES if s in shortcuts), None)
+
+
+def _time_change(a: pd.Series, b: pd.Series) -> tuple[str | None, float | None]:
+    for pass_ in ("train_step", "inference"):
+        if pd.notna(a[f"{pass_}_median"]) and pd.notna(b[f"{pass_}_median"]):
+            return pass_, float(a[f"{pass_}_median"] / b[f"{pass_}_median"] - 1)
+    return None, None
+
+
+def _spread(a: pd.Series, b: pd.Series) -> tuple[float | None, int]:
+    seeds = int(min(a["seeds"] if pd.notna(a["seeds"]) else 0,
+                    b["seeds"] if pd.notna(b["seeds"]) else 0))
+    if seeds < 2 or pd.isna(a["acc_sd"]) or pd.isna(b["acc_sd"]):
+        return None, seeds
+    return float(math.hypot(a["acc_sd"], b["acc_sd"])), seeds
+
+
+def cnn_verdicts(summary: pd.DataFrame) -> list[CnnVerdict]:
+    """One verdict per (device, family) that has both a projection and a parameter-free variant."""
+    out = []
+    if summary.empty:
+        return out
+    for (device, family), part in summary.groupby(["device", "family"], sort=True):
+        rows = part.set_index("shortcut")
+        reference = _reference(family, set(rows.index) - {COMPARED_SHORTCUT})
+        if COMPARED_SHORTCUT not in rows.index or reference is None:
+            continue
+        a, b = rows.loc[COMPARED_SHORTCUT], rows.loc[reference]
+        pass_, change = _time_change(a, b)
+        delta = a["acc_mean"] - b["acc_mean"]
+        spread, seeds = _spread(a, b)
+        out.append(CnnVerdict(device, family, COMPARED_SHORTCUT, reference, pass_, change,
+                              None if pd.isna(delta) else float(delta), spread, seeds))
+    return out
+
+
+def training_summary(training: pd.DataFrame) -> pd.DataFrame:
+    """Per (label, device): seeds, final accuracy mean/sd, time-to-target (seeds that reached)."""
+    if training.empty:
+        return pd.DataFrame()
+    done = training[training["status"] == "ok"]
+    grouped = done.groupby(["label", "device"], sort=True)
+    return pd.DataFrame({
+        "seeds": grouped["final_acc"].count(),
+        "acc_mean": grouped["final_acc"].mean(), "acc_sd": grouped["final_acc"].std(ddof=1),
+        "loss_mean": grouped["final_loss"].mean(),
+        "ttt_median": grouped["time_to_target_s"].median(),
+        "reached": grouped["time_to_target_s"].count(),
+        "target_acc": grouped["target_acc"].first(),
+        "epochs": grouped["epochs"].agg(lambda s: max((len(e) for e in s), default=0)),
+        "images_per_s": grouped["images_per_s"].median(),
+    }).reset_index()
+
+
+def failures(bench: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
+    """Every case or training run that did not finish, with its reason."""
+    cases = bench[bench["status"] != "ok"].assign(kind="benchmark")[
+        ["kind", "name", "device", "status", "error"]]
+    runs = training[training["status"] != "ok"].assign(
+        kind="training", name=lambda t: t["label"] + " seed " + t["seed"].astype(str))[
+        ["kind", "name", "device", "status", "error"]]
+    return pd.concat([cases, runs], ignore_index=True)

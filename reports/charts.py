@@ -1,0 +1,217 @@
+"""Charts as inline SVG strings, drawn by matplotlib (Agg, no GUI, no files).
+
+Text from results files (implementation names, labels) only ever reaches the SVG through
+matplotlib, which escapes it; math parsing is off so a `$` in a name is just a dollar sign.
+Every chart shows its spread: IQR whiskers on times, seed-to-seed bars or bands on accuracy.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from html import escape
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import (  # noqa: E402
+    FuncFormatter,
+    LogLocator,
+    NullFormatter,
+)
+
+from reports import fmt  # noqa: E402
+
+WIDTH_IN = 6.0  # inches; about 580 px in the page, two charts side by side
+_RC = {"svg.fonttype": "none", "text.parse_math": False, "font.family": "sans-serif",
+       "font.sans-serif": ["DejaVu Sans"], "font.size": 9, "axes.spines.top": False,
+       "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3, "axes.axisbelow": True,
+       "axes.titlesize": 10, "axes.titleweight": "bold", "legend.frameon": False}
+# Drop the RDF block (date, creator URL): the SVG carries only the drawing.
+_NO_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
+_COLORS = ("#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777",
+           "#4b5563", "#65a30d", "#9333ea")
+
+
+def palette(names: list[str]) -> dict[str, str]:
+    """A stable colour per name (sorted), so a style has one colour in every chart."""
+    return {name: _COLORS[i % len(_COLORS)] for i, name in enumerate(sorted(set(names)))}
+
+
+@contextmanager
+def _figure(height_in: float, salt: str, ncols: int = 1,
+            width_in: float = WIDTH_IN) -> Iterator[tuple[Figure, list]]:
+    with matplotlib.rc_context({**_RC, "svg.hashsalt": salt}):
+        fig = Figure(figsize=(width_in, height_in), layout="constrained")
+        yield fig, list(np.atleast_1d(fig.subplots(1, ncols)))
+
+
+def _svg(fig: Figure, title: str, salt: str) -> str:
+    """The figure as an <svg> element (no XML prolog) with a <title> for screen readers."""
+    buf = io.StringIO()
+    with matplotlib.rc_context({**_RC, "svg.hashsalt": salt}):
+        fig.savefig(buf, format="svg", metadata=_NO_METADATA)
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]
+    head_end = svg.index(">") + 1
+    head = svg[:head_end].replace("<svg ", '<svg role="img" ', 1)
+    return f"{head}\n <title>{escape(title)}</title>{svg[head_end:]}"
+
+
+def _unit(values: pd.Series) -> tuple[str, float]:
+    return fmt.duration_unit(float(values.max())) if len(values) else ("s", 1.0)
+
+
+def _labels(cases: pd.DataFrame) -> list[str]:
+    """Implementation names, or full case names where one implementation appears twice."""
+    impls = cases["implementation"].tolist()
+    names = impls if len(set(impls)) == len(impls) else cases["name"].tolist()
+    return [f"{n} (noisy)" if noisy else n for n, noisy in zip(names, cases["noisy"], strict=True)]
+
+
+def bar_medians(cases: pd.DataFrame, title: str, colors: dict[str, str], salt: str) -> str:
+    """Horizontal bars of median time, fastest on top, IQR whiskers, value at each bar's end."""
+    ordered = cases.sort_values("median", ascending=False)
+    unit, scale = _unit(ordered["median"])
+    med = ordered["median"].to_numpy() * scale
+    err = np.vstack([med - ordered["q1"].to_numpy() * scale,
+                     ordered["q3"].to_numpy() * scale - med])
+    with _figure(0.9 + 0.32 * len(ordered), salt) as (fig, (ax,)):
+        pos = np.arange(len(ordered))
+        ax.barh(pos, med, xerr=np.clip(err, 0, None), capsize=3, height=0.6,
+                color=[colors.get(i, _COLORS[0]) for i in ordered["implementation"]],
+                alpha=0.85, error_kw={"elinewidth": 1, "ecolor": "#111827"})
+        ax.set_yticks(pos, _labels(ordered))
+        ends = med + np.clip(err[1], 0, None)  # label after the whisker, not on it
+        for y, (end, seconds) in enumerate(zip(ends, ordered["median"], strict=True)):
+            ax.text(end, y, f"  {fmt.duration(seconds)}", va="center", fontsize=8)
+        ax.set_xlim(0, ends.max() * 1.3)
+        ax.set_xlabel(f"median time per call ({unit}); whiskers: interquartile range")
+        ax.set_title(title, loc="left")
+        ax.grid(axis="y", visible=False)
+        return _svg(fig, title, salt)
+
+
+def sweep_chart(cases: pd.DataFrame, x_col: str, x_label: str, fits: pd.DataFrame | None,
+                title: str, colors: dict[str, str], salt: str) -> str:
+    """Median time against one swept parameter per style; dashed least-squares lines if `fits`."""
+    unit, scale = _unit(cases["median"])
+    with _figure(3.4, salt) as (fig, (ax,)):
+        for impl, part in cases.sort_values(x_col).groupby("implementation", sort=True):
+            x, med = part[x_col].to_numpy(float), part["median"].to_numpy() * scale
+            err = np.vstack([med - part["q1"].to_numpy() * scale,
+                             part["q3"].to_numpy() * scale - med])
+            color = colors.get(impl, _COLORS[0])
+            ax.errorbar(x, med, yerr=np.clip(err, 0, None), marker="o", ms=4, capsize=3,
+                        color=color, label=impl)
+            fit = None if fits is None else fits[fits["implementation"] == impl]
+            if fit is not None and len(fit) and np.isfinite(fit["slope"].iloc[0]):
+                slope, intercept, r2 = fit[["slope", "intercept", "r2"]].iloc[0]
+                ax.plot(x, (slope * x + intercept) * scale, "--", color=color, lw=1,
+                        label=f"{impl} linear fit, R² = {r2:.3f}")
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(f"median time ({unit})")
+        ax.set_ylim(bottom=0)
+        ax.set_title(title, loc="left")
+        ax.legend(fontsize=8, loc="upper left")
+        return _svg(fig, title, salt)
+
+
+def pareto_chart(summary: pd.DataFrame, time_col: str, time_label: str, title: str,
+                 colors: dict[str, str], salt: str) -> str:
+    """Accuracy (mean, seed sd bars) against time (median, IQR bars); the Pareto front joined."""
+    data = summary.dropna(subset=[f"{time_col}_median", "acc_mean"])
+    unit, scale = _unit(data[f"{time_col}_median"])
+    with _figure(3.8, salt, width_in=7.5) as (fig, (ax,)):
+        for _, row in data.iterrows():
+            x = row[f"{time_col}_median"] * scale
+            xerr = np.nan_to_num([[x - row[f"{time_col}_q1"] * scale],
+                                  [row[f"{time_col}_q3"] * scale - x]])
+            sd = 0.0 if pd.isna(row["acc_sd"]) else row["acc_sd"] * 100
+            color = colors.get(row["implementation"], _COLORS[0])
+            ax.errorbar(x, row["acc_mean"] * 100, xerr=np.clip(xerr, 0, None), yerr=sd, fmt="o",
+                        ms=7 if row["pareto"] else 5, mfc=color if row["pareto"] else "white",
+                        color=color, capsize=2)
+            ax.annotate(row["implementation"], (x, row["acc_mean"] * 100), fontsize=8,
+                        xytext=(6, 4), textcoords="offset points")
+        front = data[data["pareto"]].sort_values(f"{time_col}_median")
+        ax.step(front[f"{time_col}_median"] * scale, front["acc_mean"] * 100, where="post",
+                color="#111827", lw=1, alpha=0.6, label="Pareto front (filled markers)")
+        ax.set_xlabel(f"{time_label}, median ({unit}); bars: IQR")
+        ax.set_ylabel("test accuracy (%); bars: seed sd")
+        ax.set_title(title, loc="left")
+        ax.legend(fontsize=8, loc="best")
+        ax.margins(x=0.15, y=0.15)  # room for the point labels
+        return _svg(fig, title, salt)
+
+
+def _curve(ax, runs: pd.DataFrame, metric: str, color: str, label: str, percent: bool) -> None:
+    rows = [{"epoch": e["epoch"], "value": e[metric]} for eps in runs["epochs"] for e in eps
+            if e.get(metric) is not None]
+    if not rows:
+        return
+    per_epoch = pd.DataFrame(rows).groupby("epoch")["value"].agg(["mean", "min", "max"])
+    k = 100.0 if percent else 1.0
+    ax.plot(per_epoch.index, per_epoch["mean"] * k, marker="o", ms=3, color=color, label=label)
+    if len(runs) > 1:  # the seed-to-seed spread as a band
+        ax.fill_between(per_epoch.index, per_epoch["min"] * k, per_epoch["max"] * k,
+                        color=color, alpha=0.15, lw=0)
+
+
+def curves_chart(training: pd.DataFrame, title: str, colors: dict[str, str], salt: str) -> str:
+    """Test accuracy and train loss per epoch, mean over seeds with a min–max band."""
+    with _figure(3.4, salt, ncols=2, width_in=9.5) as (fig, (acc_ax, loss_ax)):
+        for (label, device), runs in training.groupby(["label", "device"], sort=True):
+            name = f"{label} ({device})" if training["device"].nunique() > 1 else label
+            color = colors.get(label, _COLORS[0])
+            _curve(acc_ax, runs, "test_acc", color, name, percent=True)
+            _curve(loss_ax, runs, "train_loss", color, name, percent=False)
+        acc_ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
+        loss_ax.set(xlabel="epoch", ylabel="train loss", title="Train loss")
+        last = max((len(e) for e in training["epochs"]), default=1)
+        for ax in (acc_ax, loss_ax):  # whole epochs only, with room around a single one
+            ax.set_xticks(range(1, last + 1, max(1, last // 10)))
+            ax.set_xlim(0.5, last + 0.5)
+        loss_ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        return _svg(fig, title, salt)
+
+
+def speedup_chart(rows: pd.DataFrame, title: str, salt: str) -> str:
+    """Speed-up of each matched case over its baseline (log scale); real differences in blue.
+
+    Whiskers run from baseline q1 / compared q3 to baseline q3 / compared q1.
+    """
+    ordered = rows.sort_values("speedup")
+    with _figure(0.9 + 0.26 * len(ordered), salt, width_in=8.0) as (fig, (ax,)):
+        pos = np.arange(len(ordered))
+        real = ordered["significant"].to_numpy(bool)
+        speedup = ordered["speedup"].to_numpy(float)
+        err = np.vstack([speedup - ordered["speedup_low"].to_numpy(float),
+                         ordered["speedup_high"].to_numpy(float) - speedup])
+        ax.barh(pos, speedup, height=0.6, color=np.where(real, "#2563eb", "#cbd5e1"),
+                xerr=np.clip(err, 0, None), capsize=2,
+                error_kw={"elinewidth": 0.8, "ecolor": "#111827"})
+        ax.axvline(1.0, color="#111827", lw=1)
+        ax.set_xscale("log")
+        # Plain tick labels: the default log formatter writes mathtext, which stays literal here.
+        lo, hi = ax.get_xlim()
+        dense = np.log10(hi / lo) <= 2  # 1-2-5 ticks while they fit, decades beyond
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if dense else (1.0,)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_yticks(pos, ordered["case"].tolist(), fontsize=7)
+        ax.set_xlabel("speed-up over the baseline run (log scale)")  # the caption says more
+        ax.set_title(title, loc="left")
+        ax.grid(axis="y", visible=False)
+        return _svg(fig, title, salt)
+
+
+def strip_id(text: str) -> str:
+    """A string safe to use as an SVG id salt / HTML id fragment (letters, digits, dashes)."""
+    return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-") or "chart"

@@ -1,0 +1,101 @@
+"""Load a results file (through bench.results, which validates it) into pandas frames.
+
+This is the report's only boundary with the results format: everything downstream works on the
+`Run` below, one flat row per benchmark case and one per training run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from bench import results as bench_results
+
+BENCH_COLUMNS = ["name", "group", "implementation", "device", "pass", "status", "error",
+                 "median", "iqr", "q1", "q3", "rounds", "samples", "compile_s", "noisy",
+                 "warnings", "params", "family", "shortcut", "config"]
+TRAIN_COLUMNS = ["label", "model", "variant", "device", "seed", "params_count", "flops",
+                 "final_acc", "final_loss", "epochs", "time_to_target_s", "target_acc",
+                 "images_per_s", "status", "error"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One loaded results file: the raw dict plus its benchmark and training frames."""
+
+    path: Path
+    data: dict
+    bench: pd.DataFrame
+    training: pd.DataFrame
+
+    @property
+    def run_id(self) -> str:
+        return str(self.data["run_id"])
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.data["machine"].get("fingerprint"))
+
+
+def load_run(path: Path) -> Run:
+    """Load and validate `path`; raises bench.errors.ResultsError on a bad file."""
+    data = bench_results.load(Path(path))
+    return Run(Path(path), data, bench_frame(data["benchmarks"]), training_frame(data["training"]))
+
+
+def _config_key(params: dict) -> str:
+    """Everything that identifies a case's workload except the pass: cases with the same key and
+    pass differ only by implementation, so their medians can be divided."""
+    rest = {k: v for k, v in params.items() if k != "pass"}
+    return json.dumps(rest, sort_keys=True, default=str)
+
+
+def _bench_row(case: dict) -> dict:
+    stats = case.get("stats") or {}
+    params = case.get("params") or {}
+    return {
+        "name": case["name"], "group": case["group"], "implementation": case["implementation"],
+        "device": case["device"], "pass": params.get("pass"), "status": case["status"],
+        "error": case.get("error"), "median": stats.get("median"), "iqr": stats.get("iqr"),
+        "q1": stats.get("q1"), "q3": stats.get("q3"), "rounds": stats.get("rounds"),
+        "samples": list(stats.get("samples") or []), "compile_s": case.get("compile_s"),
+        "noisy": bool(case.get("noisy")), "warnings": list(case.get("warnings") or []),
+        "params": dict(params), "family": params.get("family"),
+        "shortcut": params.get("shortcut"), "config": _config_key(params),
+    }
+
+
+def bench_frame(cases: list[dict]) -> pd.DataFrame:
+    """One row per benchmark case; stats columns are NaN for failed/skipped cases."""
+    frame = pd.DataFrame([_bench_row(c) for c in cases], columns=BENCH_COLUMNS)
+    for column in ("median", "iqr", "q1", "q3", "compile_s"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["rounds"] = pd.to_numeric(frame["rounds"], errors="coerce").astype("Int64")
+    return frame
+
+
+def _train_row(entry: dict) -> dict:
+    epochs = list(entry.get("epochs") or [])
+    last = epochs[-1] if epochs else {}
+    return {
+        "label": entry["model"] if entry.get("variant") is None
+        else f"{entry['model']}/{entry['variant']}", "model": entry["model"],
+        "variant": entry["variant"], "device": entry["device"], "seed": entry.get("seed"),
+        "params_count": entry.get("params_count"), "flops": entry.get("flops"),
+        "final_acc": last.get("test_acc"), "final_loss": last.get("train_loss"),
+        "epochs": epochs, "time_to_target_s": entry.get("time_to_target_s"),
+        "target_acc": entry.get("target_acc"), "images_per_s": entry.get("images_per_s"),
+        "status": entry.get("status", "ok"), "error": entry.get("error"),
+    }
+
+
+def training_frame(entries: list[dict]) -> pd.DataFrame:
+    """One row per training run (model, variant, device, seed)."""
+    frame = pd.DataFrame([_train_row(e) for e in entries], columns=TRAIN_COLUMNS)
+    for column in ("final_acc", "final_loss", "time_to_target_s", "params_count", "flops",
+                   "images_per_s", "target_acc"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame

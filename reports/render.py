@@ -1,0 +1,181 @@
+"""`mnistbench report`: one results file -> report.html + summary.csv + summary.md.
+
+The HTML is self-contained (inline CSS, inline SVG charts, no script, no network request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from reports import analysis, anchors, card, charts, fmt, headline, tables
+from reports.load import Run, load_run
+from reports.templating import Chart, render, svg, write_all
+
+# swept param -> (section title, x-axis label, unit of the fitted slope)
+SWEEP_TITLES = {"seq_len": ("Sequence length", "sequence length (time steps)", "time step"),
+                "hidden_size": ("Hidden size", "hidden size", "hidden unit"),
+                "batch": ("Batch size", "batch size", "sample")}
+FITTED_SWEEPS = {"seq_len"}  # the claim under test: cost grows linearly with sequence length
+
+
+@dataclass(frozen=True)
+class Sweep:
+    group: str
+    title: str
+    charts: list[Chart]
+    fits: tables.Table | None
+
+
+def _chart_id(run: Run, *parts: str) -> str:
+    return charts.strip_id("-".join((run.run_id, *parts)))
+
+
+def _rounds(cases: pd.DataFrame) -> str:
+    """'20' or '7–20': how many timed rounds the cases took."""
+    if cases.empty:
+        return fmt.DASH
+    low, high = cases["rounds"].min(), cases["rounds"].max()
+    return fmt.text(low) if low == high else f"{fmt.text(low)}–{fmt.text(high)}"
+
+
+def _rnn_charts(run: Run, colors: dict[str, str]) -> list[Chart]:
+    out = []
+    for (device, pass_), part in analysis.ok_cases(run.bench, "rnn").groupby(["device", "pass"]):
+        title = f"RNN styles, {headline.pass_name(pass_)} on {device}"
+        caption = (f"Median time per call over {_rounds(part)} rounds; whiskers span the "
+                   f"interquartile range (q1–q3).")
+        chart = charts.bar_medians(part, title, colors, _chart_id(run, "rnn", device, pass_))
+        out.append(Chart(title, svg(chart), caption))
+    return out
+
+
+def _sweep(run: Run, group: str, colors: dict[str, str]) -> Sweep | None:
+    cases = analysis.sweep_cases(run.bench, group)
+    if cases.empty:
+        return None
+    param = analysis.sweep_param(group)
+    title, x_label, per = SWEEP_TITLES.get(param, (param, param, param))
+    fits = analysis.sweep_fits(run.bench, group) if param in FITTED_SWEEPS else None
+    out = []
+    for (device, pass_), part in cases.groupby(["device", "pass"]):
+        chart_title = f"{title} sweep, {headline.pass_name(pass_)} on {device}"
+        part_fits = None if fits is None else fits[(fits["device"] == device)
+                                                   & (fits["pass"] == pass_)]
+        chart = charts.sweep_chart(part, "x", x_label, part_fits, chart_title,
+                                   colors, _chart_id(run, group, device, pass_))
+        caption = "Markers: median; bars: IQR." + (
+            " Dashed: least-squares line per style (R² in the legend)." if fits is not None else "")
+        out.append(Chart(chart_title, svg(chart), caption))
+    return Sweep(group, title, out, None if fits is None else tables.fit_table(fits, per))
+
+
+def _deprecations(bench: pd.DataFrame) -> list[str]:
+    flagged = bench[bench["warnings"].map(bool)]
+    pairs = {(c["implementation"], w) for _, c in flagged.iterrows() for w in c["warnings"]}
+    return [f"{impl}: {warning}" for impl, warning in sorted(pairs)]
+
+
+def _cnn(run: Run, colors: dict[str, str]) -> dict:
+    summary = analysis.cnn_summary(run.bench, run.training)
+    if summary.empty:
+        return {"table": None, "chart": None}
+    pass_ = "train_step" if summary["train_step_median"].notna().any() else "inference"
+    chart = None
+    if summary["acc_mean"].notna().any():
+        title = f"CNN variants: test accuracy vs {headline.pass_name(pass_)} time"
+        svg_text = charts.pareto_chart(summary, pass_, f"{headline.pass_name(pass_)} time", title,
+                                       colors, _chart_id(run, "cnn-pareto"))
+        chart = Chart(title, svg(svg_text),
+                      "Filled markers and the step line: the Pareto front (no other variant is "
+                      "both faster and more accurate).")
+    return {"table": tables.cnn_table(summary), "chart": chart}
+
+
+def _training(run: Run, colors: dict[str, str]) -> dict:
+    done = run.training[run.training["status"] == "ok"]
+    if done.empty:
+        return {"table": None, "chart": None}
+    title = "Training curves"
+    chart = charts.curves_chart(done, title, colors, _chart_id(run, "training"))
+    caption = ("Mean over seeds; the shaded band spans the seeds (min–max) where there are "
+               "several." if done.groupby("label")["seed"].nunique().max() > 1
+               else "One seed per model: the seed-to-seed spread is unknown.")
+    return {"table": tables.training_table(analysis.training_summary(done)),
+            "chart": Chart(title, svg(chart), caption)}
+
+
+def _scalars(mapping: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """The plain (non-container) settings of a config block, as (label, text) pairs."""
+    return [(f"{prefix}{k}", fmt.text(v)) for k, v in mapping.items()
+            if not isinstance(v, (dict, list, tuple))]
+
+
+def _method(run: Run) -> dict:
+    ok = analysis.ok_cases(run.bench)
+    config = run.data.get("config") or {}
+    table = config.get("profile_table") if isinstance(config.get("profile_table"), dict) else {}
+    return {"rounds": _rounds(ok),
+            "warmup": fmt.text(table.get("warmup_rounds", config.get("warmup_rounds"))),
+            "threads": fmt.text(run.data["software"].get("threads")),
+            "config": _scalars(config) + _scalars(table, "profile "),
+            "anchors": anchors.ANCHORS}
+
+
+def _palette(run: Run) -> dict[str, str]:
+    """One colour per RNN style and one per CNN variant / trained model (separate cycles)."""
+    is_cnn = run.bench["group"] == "cnn"
+    rnn = run.bench.loc[~is_cnn, "implementation"].astype(str).tolist()
+    models = run.bench.loc[is_cnn, "implementation"].astype(str).tolist()
+    return {**charts.palette(rnn), **charts.palette(models + run.training["label"].tolist())}
+
+
+def report_context(run: Run) -> dict:
+    """Everything report.html shows, already computed and formatted."""
+    colors = _palette(run)
+    rnn_heads = analysis.rnn_headlines(run.bench)
+    verdicts = analysis.cnn_verdicts(analysis.cnn_summary(run.bench, run.training))
+    sweeps = [s for g in analysis.sweep_groups(run.bench)
+              if (s := _sweep(run, g, colors)) is not None]
+    return {
+        "title": f"mnistbench run {run.run_id}",
+        "run": run.data, "banners": card.banners(run.data), "card": card.fields(run.data),
+        "headline": headline.sentences(rnn_heads, verdicts),
+        "rnn_table": tables.rnn_table(run.bench), "rnn_charts": _rnn_charts(run, colors),
+        "sweeps": sweeps, "deprecations": _deprecations(run.bench),
+        "cnn": _cnn(run, colors), "training": _training(run, colors),
+        "failures": tables.failures_table(analysis.failures(run.bench, run.training)),
+        "method": _method(run),
+    }
+
+
+def _summary_md(run: Run, context: dict, summary: pd.DataFrame) -> str:
+    lines = [f"# mnistbench run {run.run_id}", ""]
+    lines += [f"> **{b.title}**: {b.text}" for b in context["banners"]]
+    lines += ["", "## Headline", ""]
+    lines += [f"- {headline.plain(s)}" for s in context["headline"]] or ["- not measured"]
+    lines += ["", "## Benchmark cases", "", tables.summary_table(summary).to_markdown()]
+    for title, table in (("CNN variants", context["cnn"]["table"]),
+                         ("Training", context["training"]["table"])):
+        if table:
+            lines += ["", f"## {title}", "", table.to_markdown()]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(results_path: Path, out_html: Path | None = None) -> list[Path]:
+    """Render `results_path` to HTML (default: report.html beside it) plus summary.csv/.md.
+
+    Returns the written paths. Raises bench.errors.ResultsError for a bad results file and
+    UsageError for an output path that cannot be written; nothing is half-written either way.
+    """
+    run = load_run(Path(results_path))
+    out_html = Path(out_html) if out_html is not None else run.path.with_name("report.html")
+    context = report_context(run)
+    summary = tables.summary_frame(run.bench)
+    return write_all({
+        out_html: render("report.html", **context),
+        out_html.with_name("summary.csv"): summary.to_csv(index=False),
+        out_html.with_name("summary.md"): _summary_md(run, context, summary),
+    })
