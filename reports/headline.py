@@ -28,6 +28,11 @@ def _p(*parts: str | tuple[str]) -> Sentence:
     return tuple(Part(p[0], True) if isinstance(p, tuple) else Part(p) for p in parts)
 
 
+# Within this fraction of native the headline says "on par" instead of "1.02× faster": a ratio
+# that small is inside the run-to-run noise of a 2-core CPU.
+PAR_BAND = 0.05
+
+
 def pass_name(pass_: str | None) -> str:
     return PASS_NAMES.get(pass_ or "", pass_ or "unknown pass")
 
@@ -42,6 +47,8 @@ def rnn_sentence(h: analysis.RnnHeadline) -> Sentence:
         versus = (" — torch.nn.RNN itself wins; ",)
     elif h.speedup_native is None:
         versus = (" — native was not measured; ",)
+    elif abs(h.speedup_native - 1) < PAR_BAND:
+        versus = (" — on par with native (", (fmt.ratio(h.speedup_native),), "), ")
     else:
         versus = (" — ", (f"{fmt.ratio(h.speedup_native)} faster",), " than native, ")
     caution = (" Noisy timings (IQR above 10 % of the median): treat these ratios with care."

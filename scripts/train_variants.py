@@ -1,0 +1,102 @@
+"""Train every CNN variant (or a chosen few) with bench.train and print one table.
+
+    .venv/bin/python scripts/train_variants.py --data-dir ../shared/data/mnist --epochs 1
+    .venv/bin/python scripts/train_variants.py --data-dir ../shared/data/mnist --epochs 2 \\
+        --variants resnet/projection --threads 1
+
+Columns: parameters, forward MFLOPs per image, test accuracy after each epoch, mean training
+seconds per epoch (evaluation excluded), and the training time to reach --target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source tree
+
+from bench import data  # noqa: E402
+from bench.device import resolve_device, set_seed, set_threads  # noqa: E402
+from bench.train import SCHEDULES, TrainConfig, TrainRecord, train  # noqa: E402
+from implementations import cnn  # noqa: E402
+
+DEFAULTS = TrainConfig()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", help="folder with the four MNIST IDX files (default: bench.data)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    p.add_argument("--variants", nargs="*", help="family/shortcut names (default: all)")
+    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+    p.add_argument("--lr", type=float, default=DEFAULTS.lr)
+    p.add_argument("--schedule", default=DEFAULTS.schedule, choices=SCHEDULES)
+    p.add_argument("--target", type=float, default=DEFAULTS.target_acc)
+    p.add_argument("--train-limit", type=int, help="use this many training images")
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    p.add_argument("--n", type=int, help="resnet depth parameter (6n+2 layers)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p.parse_args(argv)
+
+
+def chosen_variants(names: list[str] | None) -> list[tuple[str, str]]:
+    if not names:
+        return cnn.variants()
+    pairs = [tuple(name.split("/", 1)) for name in names]
+    unknown = [f"{f}/{s}" for f, s in pairs if (f, s) not in cnn.variants()]
+    if unknown:
+        known = " ".join(f"{f}/{s}" for f, s in cnn.variants())
+        raise SystemExit(f"unknown variant(s) {', '.join(unknown)}; known: {known}")
+    return pairs
+
+
+def progress_printer(name: str, quiet: bool):
+    last = [0.0]
+
+    def show(message: str) -> None:  # one line every 5 s is enough for a log
+        if not quiet and time.perf_counter() - last[0] >= 5:
+            print(f"  {name}: {message}", file=sys.stderr, flush=True)
+            last[0] = time.perf_counter()
+
+    return show
+
+
+def row(record: TrainRecord) -> str:
+    accs = " ".join(f"{e.test_acc * 100:6.2f}" for e in record.epochs)
+    per_epoch = sum(e.time_s for e in record.epochs) / len(record.epochs)
+    ttt = "-" if record.time_to_target_s is None else f"{record.time_to_target_s:.0f}"
+    return (f"{record.model + '/' + record.variant:<24} {record.params_count:>8} "
+            f"{record.flops / 1e6:>7.2f} {per_epoch:>8.1f} {ttt:>7}   {accs}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    device = resolve_device(args.device)
+    threads = set_threads(args.threads)
+    ds = data.load(data_dir=args.data_dir)
+    tensors = data.to_tensors(ds, device, train_limit=args.train_limit)
+    config = dataclasses.replace(
+        DEFAULTS, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        schedule=args.schedule, target_acc=args.target, seed=args.seed)
+    print(f"# {ds.name} from {ds.source} ({len(tensors.y_train)} train / {len(tensors.y_test)} "
+          f"test), device {device.type}, {threads} threads, {config}")
+    print(f"{'variant':<24} {'params':>8} {'MFLOPs':>7} {'s/epoch':>8} {'ttt_s':>7}   "
+          f"test acc % after each epoch")
+    for family, shortcut in chosen_variants(args.variants):
+        set_seed(args.seed)  # the same initial weights for every run of a variant
+        kwargs = {"n": args.n} if family == "resnet" and args.n else {}
+        model = cnn.build(family, shortcut, **kwargs)
+        record = train(model, tensors, config, device,
+                       progress_printer(f"{family}/{shortcut}", args.quiet),
+                       model_name=family, variant=shortcut)
+        print(row(record), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

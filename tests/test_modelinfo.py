@@ -1,0 +1,71 @@
+"""bench.modelinfo: parameter counts and FLOPs per image."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from bench.modelinfo import count_params, flops_per_image
+from implementations import cnn
+from implementations.classifier import RowRNNClassifier
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: on a busy, shared 2-core machine two threads wait on each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_count_params_of_a_known_layer():
+    assert count_params(nn.Linear(784, 10)) == 784 * 10 + 10
+    assert count_params(nn.BatchNorm2d(8)) == 16  # weight + bias; running stats are buffers
+
+
+def test_flops_of_a_known_layer_count_a_multiply_add_as_two():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    assert flops_per_image(model) == 2 * 784 * 10
+
+
+@pytest.mark.parametrize(("family", "shortcut"), cnn.variants())
+def test_every_variant_has_positive_size_and_cost(family, shortcut):
+    model = cnn.build(family, shortcut)
+    assert count_params(model) > 0
+    assert flops_per_image(model) > 0
+
+
+def test_flops_and_params_grow_with_resnet_depth():
+    shallow, deep = cnn.build("resnet", "projection", n=1), cnn.build("resnet", "projection", n=2)
+    assert flops_per_image(deep) > flops_per_image(shallow)
+    assert count_params(deep) > count_params(shallow)
+
+
+def test_projection_shortcuts_cost_flops_zeropad_does_not():
+    flops = {s: flops_per_image(cnn.build("resnet", s)) for s in ("projection", "zeropad", "plain")}
+    assert flops["projection"] > flops["zeropad"] == flops["plain"]
+
+
+def test_flops_leave_the_model_mode_and_statistics_alone():
+    model = cnn.build("resnet", "projection")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    flops_per_image(model)
+    assert model.training  # train mode restored
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # BN untouched
+    model.eval()
+    flops_per_image(model)
+    assert not model.training
+
+
+def test_rnn_classifier_flops_do_not_depend_on_the_style():
+    counts = {style: flops_per_image(RowRNNClassifier(style, hidden_size=32))
+              for style in ("loop", "premul", "native", "compile")}  # compile: eager count
+    assert len(set(counts.values())) == 1 and counts["native"] > 0
+
+
+def test_compiled_modules_are_counted_eagerly():
+    plain = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    compiled = torch.compile(plain, fullgraph=True)
+    assert flops_per_image(compiled) == flops_per_image(plain) == 2 * 784 * 10
