@@ -7,6 +7,7 @@ reason and the next run goes on.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import torch
@@ -47,6 +48,8 @@ def train_one(tc: TrainCase, profile: Profile, tensors, device: torch.device,
     model = build_model(tc)
     config = TrainConfig(epochs=tc.spec.epochs, batch_size=tc.spec.batch_size, seed=tc.seed,
                          train_limit=tc.spec.train_limit, target_acc=profile.target_acc)
+    if tc.spec.lr is not None:
+        config = dataclasses.replace(config, lr=tc.spec.lr)
     record = train(model, tensors, config, device, status, model_name=tc.spec.model,
                    variant=tc.spec.variant)
     return {**record.as_dict(), "name": tc.name}
