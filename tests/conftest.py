@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def full_mnist_dir() -> Path:
-    """The full MNIST for tests: $MNISTBENCH_TEST_DATA, else ../shared/data/mnist beside the repo."""
+    """The full MNIST for tests: $MNISTBENCH_TEST_DATA, else ../shared/data/mnist."""
     return Path(os.environ.get("MNISTBENCH_TEST_DATA", ROOT.parent / "shared" / "data" / "mnist"))
 
 
