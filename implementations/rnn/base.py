@@ -56,8 +56,11 @@ class RNNConfig:
             raise ValueError(f"unknown nonlinearity {self.nonlinearity!r}: "
                              f"choose one of {', '.join(map(repr, NONLINEARITIES))}")
         for name in ("bias", "batch_first", "bidirectional"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not isinstance(value, bool) and value in (0, 1):  # nn.RNN takes 0/1 as flags
+                object.__setattr__(self, name, bool(value))
+            elif not isinstance(value, bool):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
         p = self.dropout
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout must be a probability in [0, 1], got {p!r}")
