@@ -17,6 +17,18 @@ def full_mnist_dir() -> Path:
     return Path(os.environ.get("MNISTBENCH_TEST_DATA", ROOT.parent / "shared" / "data" / "mnist"))
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for tests of tiny ops: on a busy 2-core machine two threads mostly wait
+    on each other, which makes such tests many times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     path = full_mnist_dir()

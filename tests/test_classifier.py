@@ -13,13 +13,7 @@ HIDDEN = 24
 BATCH = 8
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny per-step ops: one thread avoids barrier waits on a busy, shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _batch(seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,13 +12,7 @@ from implementations.cnn import mobilenetv2, resnet
 BATCH = 4
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a busy, shared 2-core machine two threads wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _params(model: torch.nn.Module) -> int:

@@ -10,14 +10,7 @@ from bench.modelinfo import count_params, flops_per_image
 from implementations import cnn
 from implementations.classifier import RowRNNClassifier
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: on a busy, shared 2-core machine two threads wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_count_params_of_a_known_layer():

@@ -44,14 +44,7 @@ def _small_cnn() -> nn.Module:
                          nn.Flatten(), nn.Linear(16 * 6 * 6, 10))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Two torch threads on two cores shared with other jobs slow tiny steps ~20× (each op's
-    thread barrier waits for a descheduled thread); one thread keeps these tests fast."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 FAST = train.TrainConfig(epochs=2, batch_size=32, lr=0.05, eval_batch_size=16)
