@@ -102,9 +102,10 @@ PROFILES: dict[str, Profile] = {
         cnn_passes=("inference", "train_step"),
         cnn_batch=64,
         # 128 SGD steps per CNN variant, enough to tell the variants' accuracy apart roughly;
-        # the row-by-row RNN needs a smaller step (lr 0.1 diverges or stalls) and more of them.
+        # the row-by-row RNN needs a smaller step (measured, 2 epochs of full MNIST: lr 0.05 ->
+        # 68 %, lr 0.02 -> 95 %) and more of them.
         train=_cnn_runs(_ALL_CNN, 1, 16384) + (
-            TrainSpec("rnn", "rnn-classifier", "native", 2, None, batch_size=64, lr=0.05),),
+            TrainSpec("rnn", "rnn-classifier", "native", 2, None, batch_size=64, lr=0.02),),
         min_rounds=10,
         max_time_s=0.5,
         warmup_rounds=3,
@@ -122,7 +123,7 @@ PROFILES: dict[str, Profile] = {
         cnn_passes=("inference", "train_step"),
         cnn_batch=128,
         train=_cnn_runs(_ALL_CNN, 8, None, seeds=(0, 1, 2)) + tuple(
-            TrainSpec("rnn", "rnn-classifier", style, 8, None, (0,), batch_size=64, lr=0.05)
+            TrainSpec("rnn", "rnn-classifier", style, 8, None, (0,), batch_size=64, lr=0.02)
             for style in ("native", "premul")),
         min_rounds=20,
         max_time_s=2.0,
