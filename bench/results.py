@@ -75,18 +75,29 @@ def _new_file_mode(path: Path) -> int:
 
 
 def write_json_atomic(path: str | os.PathLike, obj: object) -> None:
-    """Write `obj` as JSON so that `path` holds either the old file or the whole new one.
+    """Write `obj` as JSON so that `path` holds either the old file or the whole new one."""
+    def dump(f) -> None:
+        json.dump(_json_safe(obj), f, indent=2, allow_nan=False)
+        f.write("\n")
+    _write_atomic(Path(path), dump)
 
-    Writes a temp file in the same directory, fsyncs it and renames it over `path`; on any error
-    (including Ctrl-C) the temp file is removed and the old file is untouched.
-    """
-    path = Path(path)
+
+def write_jsonl_atomic(path: str | os.PathLike, objs: list) -> None:
+    """Replace a progress file with these objects, one line each, atomically."""
+    def dump(f) -> None:
+        for obj in objs:
+            f.write(_jsonl_line(obj))
+    _write_atomic(Path(path), dump)
+
+
+def _write_atomic(path: Path, dump: Callable) -> None:
+    """Write a temp file in the same directory via `dump(f)`, fsync it and rename it over `path`;
+    on any error (including Ctrl-C) the temp file is removed and the old file is untouched."""
     mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_json_safe(obj), f, indent=2, allow_nan=False)
-            f.write("\n")
+            dump(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
@@ -107,9 +118,13 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+def _jsonl_line(obj: object) -> str:
+    return json.dumps(_json_safe(obj), allow_nan=False, separators=(",", ":")) + "\n"
+
+
 def append_jsonl(path: str | os.PathLike, obj: object) -> None:
     """Append one JSON object as one line and fsync: case-by-case progress that survives a kill."""
-    line = json.dumps(_json_safe(obj), allow_nan=False, separators=(",", ":")) + "\n"
+    line = _jsonl_line(obj)
     with open(path, "a", encoding="utf-8") as f:
         f.write(line)
         f.flush()

@@ -185,11 +185,5 @@ def load_progress(out: Path) -> list[dict]:
         return []
     entries = {record_key(e): e for e in results.read_jsonl(path)}
     clean = list(entries.values())
-    tmp = path.with_suffix(".jsonl.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for entry in clean:
-            fh.write(json.dumps(entry) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    results.write_jsonl_atomic(path, clean)
     return clean

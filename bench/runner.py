@@ -24,7 +24,7 @@ from bench import cases as cases_mod
 from bench import data, results, rundir
 from bench.device import resolve_device, set_threads
 from bench.errors import UsageError
-from bench.harness import HarnessPlugin, module_paths
+from bench.harness import HarnessPlugin, module_paths, skipped_record
 from bench.profiles import DEFAULT_PROFILE, get_profile
 from bench.progress import Progress
 from bench.training import run_training
@@ -180,7 +180,7 @@ def _time_cases(pending, profile, device, header, out, progress, save) -> None:
 
     for case in [c for c in pending if c.skip_reason]:
         progress.start(case.name)
-        save("benchmark", _skipped(case))
+        save("benchmark", skipped_record(case))
     runnable = [c for c in pending if not c.skip_reason]
     if not runnable:
         return
@@ -203,12 +203,6 @@ def _time_cases(pending, profile, device, header, out, progress, save) -> None:
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         raise RuntimeError(f"pytest could not run the benchmark modules (exit {int(code)}); "
                            f"see {out / 'pytest.log'}")
-
-
-def _skipped(case) -> dict:
-    from bench.harness import skipped_record
-
-    return skipped_record(case)
 
 
 def _ordered(entries, kind, order) -> list[dict]:
