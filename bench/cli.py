@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -66,7 +65,9 @@ def _dir_text(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bench.profiles import PROFILES
+    from bench.data.specs import DATASETS
+    from bench.system import DEVICE_CHOICES
+    from bench.timing.profiles import PROFILES
 
     parser = _Parser(prog="mnistbench", description="Which implementation of this network is "
                      "fastest on this hardware, and what does it cost in accuracy?")
@@ -76,13 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "and a report")
     run.add_argument("--profile", choices=list(PROFILES), default=None,
                      help="smoke (<= 1 min), quick (default, <= 5 min on 2 cores), full")
-    run.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None,
+    run.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                      help="where to run (default auto: cuda when present)")
     run.add_argument("--out", type=_path, default=None,
                      help="run directory (default reports/out/<run-id>/); never overwritten")
     run.add_argument("--data-dir", type=_dir_text, default=None,
                      help="directory holding the MNIST IDX files")
-    run.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default=None)
+    run.add_argument("--dataset", choices=list(DATASETS), default=None)
     run.add_argument("--resume", action="store_true", help="continue the run in --out")
     run.add_argument("--threads", type=_positive_int, default=None,
                      help="torch intra-op threads (default: torch's choice, recorded)")
@@ -106,20 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     env = sub.add_parser("env", help="the hardware/software metadata recorded in results")
     env.add_argument("--json", action="store_true", help="print the exact JSON block")
-    env.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
+    env.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
 
     sub.add_parser("list", help="implementations and variants available on this machine")
 
     data = sub.add_parser("data", help="locate, fetch and check the dataset")
     data.add_argument("--data-dir", type=_dir_text, default=None)
-    data.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    data.add_argument("--dataset", choices=list(DATASETS), default="mnist")
     data.add_argument("--verify", action="store_true",
                       help="require the known checksums of the standard files")
     return parser
 
 
 def cmd_run(args) -> int:
-    from bench.runner import RunOptions, run
+    from bench.run.runner import RunOptions, run
 
     run(RunOptions(profile=args.profile, device=args.device, out=args.out,
                    data_dir=args.data_dir, dataset=args.dataset, resume=args.resume,
@@ -130,7 +131,7 @@ def cmd_run(args) -> int:
 
 def _check_inputs(paths: list[Path]) -> None:
     """Every results file is ours, readable and valid before any output is touched."""
-    from bench import results
+    from bench.store import results
 
     for path in paths:
         results.load(path)
@@ -158,18 +159,16 @@ def _check_output_path(out: Path, inputs: list[Path]) -> None:
     if nearest != out.parent:
         raise UsageError(f"-o {out}: the directory {out.parent} does not exist; create it first "
                          "or choose another output path")
-    try:  # a real probe: os.access says yes to root, also where nothing can be created
-        os.rmdir(tempfile.mkdtemp(prefix=".mnistbench-probe-", dir=out.parent))
-    except OSError as exc:
-        raise UsageError(f"-o {out}: cannot write to {out.parent} ({exc.strerror or exc}); "
-                         "choose a writable output path") from None
+    from bench.store.atomic import check_writable
+
+    check_writable(out.parent, f"-o {out}", "choose a writable output path")
 
 
 def cmd_report(args) -> int:
     _check_inputs([args.results])
     if args.output is not None:
         _check_output(args.output, [args.results])
-    from reports.render import write_report
+    from reports.report import write_report
 
     for path in write_report(args.results, args.output):
         print(f"wrote {path}")
@@ -190,8 +189,8 @@ def cmd_compare(args) -> int:
 
 
 def cmd_env(args) -> int:
-    from bench.device import resolve_device
-    from bench.machine import collect_env, format_env
+    from bench.system.device import resolve_device
+    from bench.system.machine import collect_env, format_env
 
     env = collect_env(resolve_device(args.device))
     if args.json:
@@ -220,7 +219,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from bench.data import data_command
+    from bench.data.command import data_command
 
     for line in data_command(args.data_dir, args.verify, args.dataset):
         print(line)
@@ -246,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _internal_error(exc: Exception) -> int:
-    from bench.runner import RunInterrupted
+    from bench.run.runner import RunInterrupted
 
     if isinstance(exc, RunInterrupted):
         print(f"mnistbench: {exc}", file=sys.stderr)

@@ -11,3 +11,9 @@ class DataError(UsageError):
 
 class ResultsError(UsageError):
     """A results file is missing, malformed, of another program or of an unknown schema version."""
+
+
+def one_line(exc: BaseException) -> str:
+    """`Type: first line of the message`: how a failed case or training run records its error."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

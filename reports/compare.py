@@ -17,7 +17,7 @@ from reports import card, charts, fmt, matching
 from reports.card import Banner
 from reports.load import Run, load_run
 from reports.tables import Table, make_table
-from reports.templating import Chart, render, svg, write_all
+from reports.templating import Chart, render_template, svg, write_all
 
 
 def _run_label(i: int) -> str:
@@ -160,5 +160,5 @@ def write_compare(results_paths: list[Path], out_html: Path,
                          "results.json paths")
     runs = [load_run(Path(p)) for p in results_paths]
     context = compare_context(runs)
-    write_all({Path(out_html): render("compare.html", **context)})
+    write_all({Path(out_html): render_template("compare.html", **context)})
     return 1 if fail_on_regression and context["regressions"] else 0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import results as bench_results
+from bench.store import results as bench_results
 
 BENCH_COLUMNS = ["name", "group", "implementation", "device", "pass", "status", "error",
                  "median", "iqr", "q1", "q3", "rounds", "samples", "compile_s", "noisy",

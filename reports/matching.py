@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench import stats
+from bench.timing import stats
 from reports.load import Run
 
 KEY = ["name", "device"]

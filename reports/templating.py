@@ -1,8 +1,7 @@
-"""The one jinja2 Environment, and the atomic writer every report output goes through."""
+"""The one jinja2 Environment, and how report outputs are written (all or nothing)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import jinja2
 from markupsafe import Markup
 
 from bench.errors import UsageError
+from bench.store.atomic import write_texts_atomic
 
 # Autoescape everything (the templates are all HTML); StrictUndefined turns a typo in a template
 # into an error in the tests instead of an empty cell in a report.
@@ -37,36 +37,24 @@ def svg(markup: str) -> Markup:
     return Markup(markup)
 
 
-def render(template: str, **context: object) -> str:
+def render_template(template: str, **context: object) -> str:
     """Render one template of reports/templates with `context`."""
     return ENV.get_template(template).render(**context)
 
 
-def _temp_for(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
 def write_all(outputs: dict[Path, str]) -> list[Path]:
-    """Write every (path, text) pair atomically: all temp files first, then one rename each.
+    """Write every (path, text) pair with bench.store.atomic: all files or none of them.
 
-    A failure before the renames leaves no output and no temp file behind.
     Raises:
         UsageError: a directory cannot be created or a file cannot be written.
     """
-    temps: list[Path] = []
     current = next(iter(outputs))
     try:
-        for current, text in outputs.items():
-            if current.is_dir():  # caught before any rename, so no output is replaced
-                raise IsADirectoryError(21, "it is a directory", str(current))
+        for current in outputs:
             current.parent.mkdir(parents=True, exist_ok=True)
-            temps.append(_temp_for(current))
-            temps[-1].write_text(text, encoding="utf-8")
-        for current, temp in zip(outputs, temps, strict=True):
-            os.replace(temp, current)
+        write_texts_atomic(outputs)
     except OSError as exc:
-        for temp in temps:
-            temp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {current} ({exc.strerror or exc}); choose a writable "
+        where = exc.filename or current
+        raise UsageError(f"cannot write {where} ({exc.strerror or exc}); choose a writable "
                          f"output path with -o") from None
     return list(outputs)

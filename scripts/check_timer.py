@@ -20,9 +20,9 @@ from torch.utils import benchmark as tub
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import results  # noqa: E402
-from bench.bench_rnn import make_step  # noqa: E402
-from bench.cases import Case  # noqa: E402
-from bench.device import set_seed  # noqa: E402
+from bench.system.device import set_seed  # noqa: E402
+from bench.timing.bench_rnn import make_step  # noqa: E402
+from bench.timing.cases import Case  # noqa: E402
 
 
 def independent_median(record: dict, threads: int, min_run_time: float) -> float:

@@ -21,8 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.data import SUBSET_SHA256, Dataset, load, select_balanced  # noqa: E402
-from bench.idx import NUM_CLASSES, STANDARD_NAMES, encode_images, encode_labels  # noqa: E402
+from bench.data.idx import NUM_CLASSES, STANDARD_NAMES, encode_images, encode_labels  # noqa: E402
+from bench.data.sources import Dataset, load  # noqa: E402
+from bench.data.specs import SUBSET_SHA256  # noqa: E402
+from bench.data.tensors import select_balanced  # noqa: E402
 
 TRAIN_PER_CLASS = 200
 TEST_PER_CLASS = 100

@@ -1,4 +1,4 @@
-"""Train every CNN variant (or a chosen few) with bench.train and print one table.
+"""Train every CNN variant (or a chosen few) with bench.training.trainer and print one table.
 
     .venv/bin/python scripts/train_variants.py --data-dir ../shared/data/mnist --epochs 1
     .venv/bin/python scripts/train_variants.py --data-dir ../shared/data/mnist --epochs 2 \\
@@ -18,9 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source tree
 
-from bench import data  # noqa: E402
-from bench.device import resolve_device, set_seed, set_threads  # noqa: E402
-from bench.train import SCHEDULES, TrainConfig, TrainRecord, train  # noqa: E402
+from bench.data.sources import load  # noqa: E402
+from bench.data.tensors import to_tensors  # noqa: E402
+from bench.system import DEVICE_CHOICES  # noqa: E402
+from bench.system.device import resolve_device, set_seed, set_threads  # noqa: E402
+from bench.training.trainer import SCHEDULES, TrainConfig, TrainRecord, train  # noqa: E402
 from implementations import cnn  # noqa: E402
 
 DEFAULTS = TrainConfig()
@@ -28,8 +30,9 @@ DEFAULTS = TrainConfig()
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", help="folder with the four MNIST IDX files (default: bench.data)")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    p.add_argument("--data-dir", help="folder with the four MNIST IDX files "
+                   "(default: bench.data.sources.load's order)")
+    p.add_argument("--device", default="cpu", choices=DEVICE_CHOICES)
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     p.add_argument("--variants", nargs="*", help="family/shortcut names (default: all)")
     p.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
@@ -78,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     device = resolve_device(args.device)
     threads = set_threads(args.threads)
-    ds = data.load(data_dir=args.data_dir)
-    tensors = data.to_tensors(ds, device, train_limit=args.train_limit)
+    ds = load(data_dir=args.data_dir)
+    tensors = to_tensors(ds, device, train_limit=args.train_limit)
     config = dataclasses.replace(
         DEFAULTS, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         schedule=args.schedule, target_acc=args.target, seed=args.seed)

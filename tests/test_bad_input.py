@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench import cli, rundir
-from bench.data import ASSETS
+from bench import cli
+from bench.data.sources import ASSETS
+from bench.store import rundir
 from tests.conftest import full_mnist_dir, run_cli
 from tests.report_samples import make_results
 
@@ -408,7 +409,7 @@ def _no_leftovers(case: Bad, sb: Sandbox, before: dict) -> None:
 @pytest.fixture
 def no_benchmark(monkeypatch):
     """A bad input that got as far as running cases fails loudly (and never runs them)."""
-    from bench import runner
+    from bench.run import runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("a bad input reached the benchmark run")
@@ -447,7 +448,7 @@ def test_refused_as_a_process(case, sandbox):
 
 def test_the_base_results_file_is_valid(sandbox):
     """The mutated files above are refused for their mutation, not for a bad base."""
-    from bench import results
+    from bench.store import results
 
     doc = results.load(sandbox.results())
     assert doc["status"] == "complete" and doc["benchmarks"][0]["status"] == "ok"

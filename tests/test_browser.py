@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reports.compare import write_compare
-from reports.render import write_report
+from reports.report import write_report
 
 pytestmark = pytest.mark.browser
 

@@ -14,20 +14,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench import data
-from bench.data import (
-    ASSETS,
-    DATASETS,
-    MNIST,
-    SUBSET_SHA256,
-    batches,
-    data_command,
-    load,
-    select_balanced,
-    to_tensors,
-)
+from bench.data import sources as data
+from bench.data.command import data_command
+from bench.data.idx import STANDARD_NAMES
+from bench.data.sources import ASSETS, load
+from bench.data.specs import DATASETS, MNIST, SUBSET_SHA256
+from bench.data.tensors import select_balanced, to_tensors
 from bench.errors import DataError
-from bench.idx import STANDARD_NAMES
 from tests.test_idx import write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -277,15 +270,6 @@ def test_select_balanced_on_unbalanced_labels():
     # order: 1st of each class (0, 4, 5), 2nd (1, 7, 6), 3rd (2, 9), then class 0's 4th, 5th
     assert select_balanced(labels, 8).tolist() == [0, 1, 2, 4, 5, 6, 7, 9]
     assert sorted(select_balanced(labels, 10).tolist()) == list(range(10))
-
-
-def test_batches_cover_every_index_once():
-    got = list(batches(10, 4, torch.Generator().manual_seed(0)))
-    assert [len(b) for b in got] == [4, 4, 2]
-    assert sorted(torch.cat(got).tolist()) == list(range(10))
-    again = list(batches(10, 4, torch.Generator().manual_seed(0)))
-    assert all(torch.equal(a, b) for a, b in zip(got, again, strict=True))
-    assert [len(b) for b in batches(10, 4, torch.Generator(), drop_last=True)] == [4, 4]
 
 
 def test_data_command_lines_for_the_bundled_subset():

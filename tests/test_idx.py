@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.errors import DataError
-from bench.idx import (
+from bench.data.idx import (
     IMAGES_MAGIC,
     LABELS_MAGIC,
     STANDARD_NAMES,
@@ -20,6 +19,7 @@ from bench.idx import (
     read_dir,
     read_idx,
 )
+from bench.errors import DataError
 
 TRAIN_IMAGES, TRAIN_LABELS = STANDARD_NAMES["train", "images"], STANDARD_NAMES["train", "labels"]
 TEST_IMAGES, TEST_LABELS = STANDARD_NAMES["test", "images"], STANDARD_NAMES["test", "labels"]

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from bench import machine as m
+from bench.system import machine as m
 
 MACHINE_KEYS = {*m.HARDWARE_FIELDS, "operating_system", "fingerprint"}
 SOFTWARE_KEYS = {"python", "torch", "torchvision", "cuda", "cudnn", "driver", "threads",

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench.modelinfo import count_params, flops_per_image
+from bench.training.modelinfo import count_params, flops_per_image
 from implementations import cnn
 from implementations.classifier import RowRNNClassifier
 

@@ -1,4 +1,4 @@
-"""reports.render.write_report on synthetic results (tests/report_samples.py)."""
+"""reports.report.write_report on synthetic results (tests/report_samples.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from bench.errors import ResultsError, UsageError
 from reports import fmt
-from reports.render import write_report
+from reports.report import write_report
 from tests import report_samples as rs
 
 SECTIONS = ["headline", "machine", "rnn", "cnn", "training", "failures", "method"]

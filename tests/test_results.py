@@ -1,4 +1,4 @@
-"""bench.results: run ids, atomic writes, progress lines, validation and the load-error corpus."""
+"""bench.store.results: run ids, record identity, validation and the load-error corpus."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import results as r
 from bench.errors import ResultsError
+from bench.store import atomic
+from bench.store import results as r
 
 
 def _valid() -> dict:
@@ -70,7 +71,7 @@ def test_validate_accepts_a_complete_file():
 
 def test_round_trip(tmp_path):
     path = tmp_path / "results.json"
-    r.write_json_atomic(path, _valid())
+    atomic.write_json_atomic(path, _valid())
     assert r.load(path) == _valid()
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
@@ -81,55 +82,18 @@ def test_nan_and_inf_are_written_as_null(tmp_path):
     obj["training"][0]["images_per_s"] = float("inf")
     obj["config"]["pair"] = (1, 2)
     path = tmp_path / "results.json"
-    r.write_json_atomic(path, obj)
+    atomic.write_json_atomic(path, obj)
     loaded = r.load(path)
     assert loaded["training"][0]["epochs"][0]["train_loss"] is None
     assert loaded["training"][0]["images_per_s"] is None
     assert loaded["config"]["pair"] == [1, 2]
 
 
-def test_failed_serialisation_keeps_the_old_file(tmp_path):
-    path = tmp_path / "results.json"
-    r.write_json_atomic(path, _valid())
-    before = path.read_bytes()
-    with pytest.raises(TypeError):  # json fails on the object only after writing the list
-        r.write_json_atomic(path, {"a": list(range(5000)), "z": object()})
-    assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
-
-
-def test_new_file_gets_umask_permissions(tmp_path):
-    mask = os.umask(0o022)
-    try:
-        r.write_json_atomic(tmp_path / "x.json", {"a": 1})
-    finally:
-        os.umask(mask)
-    assert (tmp_path / "x.json").stat().st_mode & 0o777 == 0o644
-
-
-def test_jsonl_round_trip_and_torn_last_line(tmp_path):
-    path = tmp_path / "progress.jsonl"
-    for i in range(3):
-        r.append_jsonl(path, {"name": f"case{i}", "device": "cpu", "value": float("nan")})
-    assert [rec["name"] for rec in r.read_jsonl(path)] == ["case0", "case1", "case2"]
-    assert r.read_jsonl(path)[0]["value"] is None
-    with open(path, "a", encoding="utf-8") as f:
-        f.write('{"name": "case3", "dev')  # killed mid-write
-    assert [rec["name"] for rec in r.read_jsonl(path)] == ["case0", "case1", "case2"]
-
-
-def test_jsonl_corruption_before_the_last_line_is_an_error(tmp_path):
-    path = tmp_path / "progress.jsonl"
-    path.write_text('{"name": "a"}\n{"name": \n{"name": "c"}\n', encoding="utf-8")
-    with pytest.raises(ResultsError, match="line 2"):
-        r.read_jsonl(path)
-    with pytest.raises(ResultsError, match="missing.jsonl"):
-        r.read_jsonl(tmp_path / "missing.jsonl")
-
-
-def test_benchmark_key():
+def test_record_id_names_kind_case_and_device():
     record = _valid()["benchmarks"][0]
-    assert r.benchmark_key(record) == ("rnn/loop/forward/b64-t28-i28-h128-l1-uni", "cpu")
+    assert r.record_id("benchmark", record["name"], record["device"]) == \
+        "benchmark:rnn/loop/forward/b64-t28-i28-h128-l1-uni@cpu"
+    assert r.IDENTITY == ("name", "device")
 
 
 def _edited(edit) -> bytes:
@@ -204,7 +168,7 @@ def test_load_missing_and_directory(tmp_path):
     with pytest.raises(ResultsError, match="is a directory") as info:
         r.load(tmp_path)
     assert str(tmp_path) in str(info.value)
-    r.write_json_atomic(tmp_path / "results.json", _valid())
+    atomic.write_json_atomic(tmp_path / "results.json", _valid())
     with pytest.raises(ResultsError, match=re.escape(f"try {tmp_path / 'results.json'}")):
         r.load(tmp_path)
 
@@ -213,7 +177,7 @@ def test_load_missing_and_directory(tmp_path):
                     reason="needs POSIX permissions and a non-root user")
 def test_load_permission_denied(tmp_path):
     path = tmp_path / "results.json"
-    r.write_json_atomic(path, _valid())
+    atomic.write_json_atomic(path, _valid())
     path.chmod(0)
     try:
         with pytest.raises(ResultsError, match="permission denied") as info:
@@ -235,7 +199,7 @@ def test_load_path_uses_no_pickle_or_eval():
 def test_load_unreadable_file_as_root_too(tmp_path, monkeypatch):
     # root ignores chmod 0, so simulate what a non-root user gets from the OS.
     path = tmp_path / "results.json"
-    r.write_json_atomic(path, _valid())
+    atomic.write_json_atomic(path, _valid())
 
     def deny(self):
         raise PermissionError(13, "Permission denied", str(self))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import results
+from bench.store import results
 from implementations import rnn
 from tests.conftest import ROOT, run_cli
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from bench import data, train
+from bench.data import sources, tensors
 from bench.errors import UsageError
+from bench.training import trainer as train
 
 ENTRY_KEYS = {"model", "variant", "device", "seed", "params_count", "flops", "epochs",
               "time_to_target_s", "target_acc", "train_images", "test_images", "images_per_s",
@@ -18,7 +19,7 @@ ENTRY_KEYS = {"model", "variant", "device", "seed", "params_count", "flops", "ep
 EPOCH_KEYS = {"epoch", "time_s", "train_loss", "test_acc"}
 
 
-def _synthetic(n_train: int = 96, n_test: int = 40) -> data.Tensors:
+def _synthetic(n_train: int = 96, n_test: int = 40) -> tensors.Tensors:
     """Images whose class is written in their mean brightness: learnable in a few steps."""
     g = torch.Generator().manual_seed(123)
 
@@ -27,7 +28,7 @@ def _synthetic(n_train: int = 96, n_test: int = 40) -> data.Tensors:
         x = torch.randn(n, 1, 28, 28, generator=g) * 0.5 + (y.float() / 5 - 1).view(n, 1, 1, 1)
         return x, y
 
-    return data.Tensors(*make(n_train), *make(n_test))
+    return tensors.Tensors(*make(n_train), *make(n_test))
 
 
 def _tiny_model(seed: int = 0) -> nn.Module:
@@ -148,10 +149,10 @@ def test_learns_on_the_bundled_subset(monkeypatch, tmp_path):
     monkeypatch.delenv("MNISTBENCH_DATA", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    ds = data.load()
+    ds = sources.load()
     assert ds.source == "bundled" and ds.subset
     config = train.TrainConfig(epochs=2, batch_size=32, lr=0.1, seed=0)
-    record = train.train(_small_cnn(), data.to_tensors(ds, "cpu"), config, "cpu")
+    record = train.train(_small_cnn(), tensors.to_tensors(ds, "cpu"), config, "cpu")
     assert record.test_images == len(ds.test_labels)
     assert record.epochs[-1].test_acc > 0.8  # chance is 0.1
     assert record.epochs[-1].train_loss < record.epochs[0].train_loss

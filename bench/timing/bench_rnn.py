@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.device import synchronize
+from bench.system.device import synchronize
 from implementations import rnn
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from bench.device import synchronize
+from bench.system.device import synchronize
 from implementations import cnn
 
 

@@ -12,12 +12,13 @@ from collections.abc import Callable
 
 import torch
 
-from bench import data
-from bench.cases import TrainCase
-from bench.device import set_seed
-from bench.harness import injected_failure, one_line
-from bench.profiles import Profile
-from bench.progress import Progress
+from bench.data.tensors import to_tensors
+from bench.errors import one_line
+from bench.faults import injected_failure
+from bench.run.progress import Progress
+from bench.system.device import set_seed
+from bench.timing.cases import TrainCase
+from bench.timing.profiles import Profile
 
 
 def build_model(tc: TrainCase) -> torch.nn.Module:
@@ -41,7 +42,7 @@ def failed_record(tc: TrainCase, profile: Profile, error: str) -> dict:
 
 def train_one(tc: TrainCase, profile: Profile, tensors, device: torch.device,
               status: Callable[[str], None]) -> dict:
-    from bench.train import TrainConfig, train
+    from bench.training.trainer import TrainConfig, train
 
     injected_failure(tc.name)
     set_seed(tc.seed)  # the initial weights are the run's seed's
@@ -61,7 +62,7 @@ def run_training(pending: list[TrainCase], profile: Profile, dataset, device: to
         return
     progress.say(f"mnistbench: training {len(pending)} models on {device.type} "
                  f"({dataset.name}, source: {dataset.source})")
-    tensors = data.to_tensors(dataset, device)
+    tensors = to_tensors(dataset, device)
     for tc in pending:
         progress.start(tc.name)
         try:

@@ -1,7 +1,9 @@
 """The trainer: mini-batch SGD with momentum on data resident on the device, one record per epoch.
 
-    from bench import data, train
-    tensors = data.to_tensors(data.load(), "cpu")
+    from bench.data.sources import load
+    from bench.data.tensors import to_tensors
+    from bench.training import trainer as train
+    tensors = to_tensors(load(), "cpu")
     record = train.train(model, tensors, train.TrainConfig(epochs=2), "cpu",
                          model_name="resnet", variant="projection")
     record.as_dict()   # the training[] entry of results.json
@@ -23,10 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.data import Tensors, select_balanced
-from bench.device import set_seed, synchronize
+from bench.data.tensors import Tensors, select_balanced
 from bench.errors import UsageError
-from bench.modelinfo import count_params, flops_per_image
+from bench.system.device import set_seed, synchronize
+from bench.training.modelinfo import count_params, flops_per_image
 
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 WARMUP_FRACTION = 0.25  # onecycle: share of the steps spent ramping up (Smith & Topin 2017)

@@ -19,9 +19,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bench.data import Tensors
-from bench.device import set_seed, synchronize
-from bench.train import TrainConfig, make_loop, train_epoch
+from bench.data.tensors import Tensors
+from bench.system.device import set_seed, synchronize
+from bench.training.trainer import TrainConfig, make_loop, train_epoch
 from implementations import cnn
 
 STEPS = 10  # steps per round; rounds are whole epochs of the trainer's loop

@@ -1,4 +1,4 @@
-"""results.json: the versioned file format, atomic writes, progress lines, load + validation.
+"""results.json: the versioned file format, a record's identity, load and validation.
 
 The layout is documented in docs/architecture.md ("results.json (schema_version 1)"). Files are
 plain JSON (never pickle, never eval), carry `tool` so our files are told from other programs'
@@ -7,13 +7,9 @@ JSON, and carry `schema_version` so a newer file is refused rather than misread.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
-import numbers
 import os
 import secrets
-import tempfile
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,124 +38,13 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def benchmark_key(record: dict) -> tuple[str, str]:
-    """A benchmark's identity for resume and compare: (name, device)."""
-    return record["name"], record["device"]
+# What identifies a benchmark or training record: resume skips, and compare matches, on these.
+IDENTITY = ("name", "device")
 
 
-# --- writing ---------------------------------------------------------------------------------
-
-
-def _json_safe(obj: object) -> object:
-    """Copy of `obj` with NaN/inf turned into null (strict JSON has neither) and tuples as lists."""
-    if isinstance(obj, dict):
-        return {key: _json_safe(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(value) for value in obj]
-    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
-        return obj
-    if isinstance(obj, numbers.Integral):  # also numpy integers, which json cannot write
-        return int(obj)
-    if isinstance(obj, numbers.Real):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    return obj  # anything else is left for json to refuse (a bug in the caller)
-
-
-def _new_file_mode(path: Path) -> int:
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    mask = os.umask(0)  # the only portable way to read the umask is to set it
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_json_atomic(path: str | os.PathLike, obj: object) -> None:
-    """Write `obj` as JSON so that `path` holds either the old file or the whole new one."""
-    def dump(f) -> None:
-        json.dump(_json_safe(obj), f, indent=2, allow_nan=False)
-        f.write("\n")
-    _write_atomic(Path(path), dump)
-
-
-def write_jsonl_atomic(path: str | os.PathLike, objs: list) -> None:
-    """Replace a progress file with these objects, one line each, atomically."""
-    def dump(f) -> None:
-        for obj in objs:
-            f.write(_jsonl_line(obj))
-    _write_atomic(Path(path), dump)
-
-
-def _write_atomic(path: Path, dump: Callable) -> None:
-    """Write a temp file in the same directory via `dump(f)`, fsync it and rename it over `path`;
-    on any error (including Ctrl-C) the temp file is removed and the old file is untouched."""
-    mode = _new_file_mode(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            dump(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable (POSIX); skipped where directories cannot be opened."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _jsonl_line(obj: object) -> str:
-    return json.dumps(_json_safe(obj), allow_nan=False, separators=(",", ":")) + "\n"
-
-
-def append_jsonl(path: str | os.PathLike, obj: object) -> None:
-    """Append one JSON object as one line and fsync: case-by-case progress that survives a kill."""
-    line = _jsonl_line(obj)
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """Objects of a progress file; a torn LAST line (no newline: the writer was killed) is dropped.
-
-    A bad line anywhere else is corruption, not a kill, and raises ResultsError.
-    """
-    try:
-        data = Path(path).read_bytes()
-    except OSError as e:
-        raise ResultsError(f"cannot read progress file {path} ({e.strerror}); "
-                           "check the path or start a fresh run") from None
-    *complete, tail = data.split(b"\n")  # tail is b"" when the file ends with a newline
-    records = []
-    for number, raw in enumerate(complete, start=1):
-        if raw.strip():
-            record = _parse_line(raw)
-            if record is None:
-                raise ResultsError(f"{path} line {number} is not a JSON object; the progress "
-                                   "file is corrupt — delete it to start the run over")
-            records.append(record)
-    last = _parse_line(tail) if tail.strip() else None
-    return records + ([last] if last is not None else [])
-
-
-def _parse_line(raw: bytes) -> dict | None:
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
+def record_id(kind: str, name: str, device: str) -> str:
+    """"benchmark:rnn/loop/forward/...@cpu": one finished item of a run (progress, resume)."""
+    return f"{kind}:{name}@{device}"
 
 
 # --- validation ------------------------------------------------------------------------------

@@ -17,11 +17,10 @@ import errno
 import fcntl
 import json
 import os
-import tempfile
 from pathlib import Path
 
-from bench import results
 from bench.errors import UsageError
+from bench.store import atomic, results
 
 HEADER = "run.json"
 PROGRESS = "progress.jsonl"
@@ -59,7 +58,7 @@ def _check_out_dir(out: Path, resume: bool) -> None:
     if any(out.iterdir()):
         raise UsageError(f"--out {out} is not empty and holds no mnistbench run; choose a new "
                          "or empty directory")
-    _check_writable(out, out)
+    atomic.check_writable(out, f"--out {out}")
 
 
 def _check_resumable(out: Path) -> None:
@@ -74,8 +73,8 @@ def _check_resumable(out: Path) -> None:
                          f"`mnistbench report {out / RESULTS}` renders it again")
     read_header(out)
     if (out / PROGRESS).exists():
-        results.read_jsonl(out / PROGRESS)  # a corrupt line is a ResultsError now, not mid-run
-    _check_writable(out, out)
+        atomic.read_jsonl(out / PROGRESS)  # a corrupt line is a ResultsError now, not mid-run
+    atomic.check_writable(out, f"--out {out}")
 
 
 def read_header(out: Path) -> dict:
@@ -109,17 +108,7 @@ def _check_creatable(out: Path) -> None:
     if not parent.is_dir():
         raise UsageError(f"--out {out}: {parent} is a file, so the directory cannot be "
                          "created; choose another --out")
-    _check_writable(parent, out)
-
-
-def _check_writable(path: Path, out: Path) -> None:
-    """Create and remove a probe directory in `path`: os.access alone says yes to root, and to
-    places no one can write (/proc, read-only mounts seen through some filesystems)."""
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".mnistbench-probe-", dir=path))
-    except OSError as exc:
-        raise UsageError(f"--out {out}: cannot write to {path} ({exc.strerror or exc}); choose "
-                         "a writable directory") from None
+    atomic.check_writable(parent, f"--out {out}")
 
 
 def is_locked(out: Path) -> bool:
@@ -168,22 +157,22 @@ class RunLock:
             self.fd = None
 
 
-def record_key(entry: dict) -> str:
-    """The identity of a progress entry: benchmarks by (name, device), training by name."""
+def entry_id(entry: dict) -> str:
+    """The identity of a progress entry (see `results.record_id`)."""
     record = entry["record"]
-    return f"{entry['type']}:{record['name']}@{record['device']}"
+    return results.record_id(entry["type"], record["name"], record["device"])
 
 
 def load_progress(out: Path) -> list[dict]:
     """Finished entries, de-duplicated (last wins), the file rewritten clean for appending.
 
-    A run killed mid-write leaves a torn last line; `results.read_jsonl` drops it, and rewriting
+    A run killed mid-write leaves a torn last line; `atomic.read_jsonl` drops it, and rewriting
     the file keeps the next append from being glued onto it.
     """
     path = out / PROGRESS
     if not path.exists():
         return []
-    entries = {record_key(e): e for e in results.read_jsonl(path)}
+    entries = {entry_id(e): e for e in atomic.read_jsonl(path)}
     clean = list(entries.values())
-    results.write_jsonl_atomic(path, clean)
+    atomic.write_jsonl_atomic(path, clean)
     return clean

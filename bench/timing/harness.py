@@ -9,8 +9,6 @@ reads them.
 
 from __future__ import annotations
 
-import os
-import re
 import time
 import warnings
 from collections.abc import Callable
@@ -19,21 +17,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.cases import Case
-from bench.device import set_seed, synchronize
+from bench.errors import one_line
+from bench.faults import injected_failure
+from bench.system.device import set_seed, synchronize
+from bench.timing.cases import Case
+from bench.timing.records import base_record, ok_record
 
 BENCH_MODULES = ("bench_rnn.py", "bench_cnn.py")
-NOISE_THRESHOLD = 0.10  # IQR/median above this marks a case noisy (issue #4)
-_STAT_KEYS = ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3", "rounds")
-# Fault injection for the test suite: cases whose names match this regular expression raise
-# instead of being timed, to prove a failing case is recorded and the run goes on.
-FAIL_ENV = "MNISTBENCH_FAIL_CASES"
-
-
-def injected_failure(name: str) -> None:
-    pattern = os.environ.get(FAIL_ENV)
-    if pattern and re.search(pattern, name):
-        raise RuntimeError(f"injected failure ({FAIL_ENV} matches {name})")
 
 
 def module_paths() -> list[str]:
@@ -62,42 +52,6 @@ class Timing:
         messages = list(getattr(model, "recorded_warnings", []))
         messages += [f"{w.category.__name__}: {w.message}" for w in caught]
         benchmark.extra_info["warnings"] = sorted(set(messages))
-
-
-def one_line(exc: BaseException) -> str:
-    """`Type: first line of the message`, the form every failed record carries."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def base_record(case: Case) -> dict:
-    return {"name": case.name, "group": case.group, "implementation": case.implementation,
-            "device": case.device, "params": dict(case.params), "stats": None,
-            "compile_s": None, "status": "failed", "error": None, "noisy": False,
-            "warnings": []}
-
-
-def skipped_record(case: Case) -> dict:
-    return {**base_record(case), "status": "skipped", "error": case.skip_reason}
-
-
-def ok_record(case: Case, benchmark, compiles: bool) -> dict:
-    """A finished case: pytest-benchmark's statistics plus the raw per-call samples."""
-    meta = benchmark.stats  # pytest_benchmark.stats.Metadata
-    summary = meta.stats.as_dict()
-    stats = {key: summary[key] for key in _STAT_KEYS}
-    stats["samples"] = list(meta.stats.data)
-    record = {**base_record(case), "stats": stats, "status": "ok",
-              "warnings": benchmark.extra_info.get("warnings", []),
-              "noisy": stats["median"] > 0 and stats["iqr"] / stats["median"] > NOISE_THRESHOLD}
-    if compiles:
-        record["compile_s"] = benchmark.extra_info["first_call_s"]
-    record["first_call_s"] = benchmark.extra_info["first_call_s"]
-    native = meta.as_dict(include_data=True)
-    native["params"] = {"case": case.name}  # pytest-benchmark's JSON wants plain values
-    native["param"] = case.name
-    record["pytest_benchmark"] = native
-    return record
 
 
 class HarnessPlugin:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from reports import analysis, anchors, card, charts, fmt, headline, tables
 from reports.load import Run, load_run
-from reports.templating import Chart, render, svg, write_all
+from reports.templating import Chart, render_template, svg, write_all
 
 # swept param -> (section title, x-axis label, unit of the fitted slope)
 SWEEP_TITLES = {"seq_len": ("Sequence length", "sequence length (time steps)", "time step"),
@@ -175,7 +175,7 @@ def write_report(results_path: Path, out_html: Path | None = None) -> list[Path]
     context = report_context(run)
     summary = tables.summary_frame(run.bench)
     return write_all({
-        out_html: render("report.html", **context),
+        out_html: render_template("report.html", **context),
         out_html.with_name("summary.csv"): summary.to_csv(index=False),
         out_html.with_name("summary.md"): _summary_md(run, context, summary),
     })

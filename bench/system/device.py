@@ -7,8 +7,7 @@ import random
 import torch
 
 from bench.errors import UsageError
-
-DEVICE_CHOICES = ("cpu", "cuda", "auto")
+from bench.system import DEVICE_CHOICES
 
 
 def resolve_device(name: str) -> torch.device:

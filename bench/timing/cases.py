@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-from bench.profiles import MNIST_SHAPE, Profile, RnnShape, TrainSpec
+from bench.timing.profiles import MNIST_SHAPE, Profile, RnnShape, TrainSpec
 
 
 @dataclass(frozen=True)

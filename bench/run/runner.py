@@ -1,0 +1,175 @@
+"""`mnistbench run`: time every case of a profile, train its models, write results and report.
+
+Order of work: check every input (profile, device, threads, --only, --out, data) before anything
+is written; then create the run directory, take its lock, write the header, time the pending
+cases (bench.timing.session), run the pending training runs (bench.training.runs), and assemble
+results.json, pytest-benchmark.json and the report (bench.run.assemble). Each finished item is
+appended to progress.jsonl at once, so `--resume` continues a killed run without repeating
+finished work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import torch
+
+from bench.data.sources import Dataset
+from bench.data.sources import load as load_dataset
+from bench.errors import UsageError
+from bench.run import assemble
+from bench.run.options import RunOptions, compile_only, settings_of
+from bench.run.progress import Progress
+from bench.store import atomic, results, rundir
+from bench.system.device import resolve_device, set_threads
+from bench.timing.cases import Case, TrainCase, all_cases, train_cases
+from bench.timing.profiles import Profile, get_profile
+from bench.timing.session import time_cases
+from bench.training.runs import run_training
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C: the run stopped cleanly and can be resumed; the message says how."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run will do, decided before anything is written."""
+
+    timed: list[Case]
+    trains: list[TrainCase]
+
+    @property
+    def total(self) -> int:
+        return len(self.timed) + len(self.trains)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """One run, resolved: what every later step reads instead of a list of positionals."""
+
+    out: Path
+    header: dict  # run.json: id, config, machine, software, commit, dataset
+    profile: Profile
+    device: torch.device
+    dataset: Dataset
+    plan: Plan
+    stream: TextIO
+    report: bool  # render report.html at the end
+
+    @property
+    def seed(self) -> int:
+        return self.header["config"]["seed"]
+
+
+def run(opts: RunOptions, stream: TextIO | None = None) -> Path:
+    """Carry out one run; returns the path of its results.json."""
+    stream = stream or sys.stderr
+    if opts.resume and opts.out is None:
+        raise UsageError("--resume needs --out DIR: the directory of the run to continue")
+    out = opts.out or Path("reports") / "out" / results.new_run_id()
+    rundir.check_out_dir(out, opts.resume)
+    settings = settings_of(opts, out)
+    profile = get_profile(settings["profile"])
+    only = compile_only(settings["only"])
+    device = resolve_device(settings["device"])
+    threads = set_threads(settings["threads"])
+    plan = make_plan(profile, device, settings["seed"], only)
+    dataset = load_dataset(settings["dataset"], settings["data_dir"])
+    for note in dataset.notes:
+        print(f"mnistbench: {note}", file=stream)
+    out.mkdir(parents=True, exist_ok=True)
+    with rundir.RunLock(out):
+        header = _header(out, opts, settings, profile, device, threads, dataset)
+        return _execute(RunContext(out, header, profile, device, dataset, plan, stream,
+                                   opts.report))
+
+
+def make_plan(profile: Profile, device: torch.device, seed: int,
+              only: re.Pattern | None) -> Plan:
+    """The run's timed cases and training runs, filtered by --only (which must match one)."""
+    timed = all_cases(profile, device)
+    trains = train_cases(profile, device, seed)
+    if only is not None:
+        timed = [c for c in timed if only.search(c.name)]
+        trains = [t for t in trains if only.search(t.name)]
+        if not timed and not trains:
+            raise UsageError(f"--only {only.pattern!r} matches no case of profile "
+                             f"{profile.name!r}; `mnistbench list` shows the names (cases look "
+                             "like 'rnn/native/forward/...' or 'train/resnet/projection/seed0')")
+    return Plan(timed, trains)
+
+
+def _header(out: Path, opts: RunOptions, settings: dict, profile: Profile,
+            device: torch.device, threads: int, dataset: Dataset) -> dict:
+    path = out / rundir.HEADER
+    if opts.resume:
+        return json.loads(path.read_text(encoding="utf-8"))
+    from bench.system import machine
+
+    env = machine.collect_env(device)
+    config = {"profile": profile.name, "device": device.type, "threads": threads,
+              "seed": settings["seed"], "dataset": settings["dataset"], "only": settings["only"],
+              "data_dir": settings["data_dir"], "requested": settings,
+              "profile_table": dataclasses.asdict(profile)}
+    header = {"schema_version": results.SCHEMA_VERSION, "tool": results.TOOL,
+              "run_id": out.name if opts.out is None else results.new_run_id(),
+              "created_at": results.utc_now_iso(), "finished_at": None, "status": "partial",
+              "profile": profile.name, "config": config, **env,
+              "dataset": dataset.as_dict()}
+    atomic.write_json_atomic(path, header)
+    return header
+
+
+def _execute(ctx: RunContext) -> Path:
+    entries = rundir.load_progress(ctx.out)
+    done = {rundir.entry_id(e) for e in entries}
+    pending = [c for c in ctx.plan.timed
+               if results.record_id("benchmark", c.name, c.device) not in done]
+    pending_train = [t for t in ctx.plan.trains
+                     if results.record_id("training", t.name, t.device) not in done]
+    total = ctx.plan.total
+    progress = Progress(total, total - len(pending) - len(pending_train), stream=ctx.stream)
+    if entries:
+        progress.say(f"mnistbench: resuming {ctx.out}: {len(entries)} of {total} items "
+                     "already done")
+
+    def save(kind: str, record: dict) -> None:
+        entry = {"type": kind, "record": record}
+        atomic.append_jsonl(ctx.out / rundir.PROGRESS, entry)
+        entries.append(entry)
+        progress.finish_item()
+
+    try:
+        _time(ctx, pending, progress, save)
+        run_training(pending_train, ctx.profile, ctx.dataset, ctx.device, progress, save)
+    except KeyboardInterrupt:
+        progress.close()
+        assemble.write_results(ctx.out, ctx.header, entries, ctx.plan, complete=False)
+        raise RunInterrupted(f"interrupted; {len(entries)} of {total} items are saved in "
+                             f"{ctx.out}. Continue with: mnistbench run --resume --out "
+                             f"{ctx.out}") from None
+    progress.close()
+    path = assemble.write_results(ctx.out, ctx.header, entries, ctx.plan, complete=True)
+    assemble.summary(ctx.stream, ctx.out, entries)
+    if ctx.report:
+        from reports.report import write_report
+
+        for written in write_report(path):
+            print(f"mnistbench: wrote {written}", file=ctx.stream)
+    return path
+
+
+def _time(ctx: RunContext, pending: list[Case], progress: Progress, save) -> None:
+    if any(not c.skip_reason for c in pending):
+        progress.say(f"mnistbench: timing {sum(not c.skip_reason for c in pending)} cases on "
+                     f"{ctx.device.type} ({ctx.header['config']['threads']} threads)")
+    time_cases(pending, ctx.profile, ctx.device, ctx.seed, ctx.out,
+               on_start=lambda c: progress.start(c.name),
+               on_record=lambda r: save("benchmark", r))
