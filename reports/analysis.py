@@ -11,15 +11,27 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-BASELINE_STYLE = "native"
 # The dimension-matching question per family (He et al. 2015 options B vs A; MobileNetV2's paper
-# rule vs an every-block projection): the variant that adds parameters, against the one that does
-# not. Families not listed fall back to the first parameter-free shortcut present.
+# rule vs an every-block projection): the variant that adds parameters, against the family's
+# baseline (the registry's VariantInfo.baseline). Families the registry does not know fall back
+# to the first parameter-free shortcut present.
 COMPARED_SHORTCUT = "projection"
-REFERENCE_SHORTCUT = {"resnet": "zeropad", "mobilenetv2": "paper"}
 FALLBACK_REFERENCES = ("zeropad", "paper", "none", "plain")
-SWEEP_PREFIX = "rnn-"  # a sweep's group is "rnn-<swept param>" (bench.cases)
-SWEEP_ALIASES = {"hidden": "hidden_size"}  # docs/architecture.md spells the group "rnn-hidden"
+SWEEP_PREFIX = "rnn-"  # a sweep's group is "rnn-<swept param>" (bench.timing.cases)
+
+
+def baseline_style() -> str:
+    """The RNN style every other is measured against (the registry's StyleInfo.baseline)."""
+    from implementations import rnn
+
+    return next(info.name for info in rnn.describe() if info.baseline)
+
+
+def reference_shortcuts() -> dict[str, str]:
+    """Per CNN family, its paper-default shortcut (the registry's VariantInfo.baseline)."""
+    from implementations import cnn
+
+    return {info.family: info.shortcut for info in cnn.describe() if info.baseline}
 
 
 def sweep_groups(bench: pd.DataFrame) -> list[str]:
@@ -30,8 +42,7 @@ def sweep_groups(bench: pd.DataFrame) -> list[str]:
 
 def sweep_param(group: str) -> str:
     """The params key a sweep group varies: "rnn-seq_len" -> "seq_len"."""
-    name = group[len(SWEEP_PREFIX):]
-    return SWEEP_ALIASES.get(name, name)
+    return group[len(SWEEP_PREFIX):]
 
 
 def sweep_cases(bench: pd.DataFrame, group: str) -> pd.DataFrame:
@@ -52,7 +63,7 @@ def ok_cases(bench: pd.DataFrame, group: str | None = None) -> pd.DataFrame:
 def with_speedup(cases: pd.DataFrame) -> pd.DataFrame:
     """Add `speedup_native`: the native median of the same workload divided by this median."""
     keys = ["group", "device", "pass", "config"]
-    native = (cases[cases["implementation"] == BASELINE_STYLE]
+    native = (cases[cases["implementation"] == baseline_style()]
               .set_index(keys)["median"].rename("native_median"))
     merged = cases.join(native, on=keys)
     return merged.assign(speedup_native=merged["native_median"] / merged["median"])
@@ -82,7 +93,7 @@ def rnn_headlines(bench: pd.DataFrame) -> list[RnnHeadline]:
         best, worst = ordered.iloc[0], ordered.iloc[-1]
         native = best["speedup_native"]
         quoted = ordered[ordered["implementation"].isin(
-            [best["implementation"], worst["implementation"], BASELINE_STYLE])]
+            [best["implementation"], worst["implementation"], baseline_style()])]
         out.append(RnnHeadline(
             device=device, pass_=pass_, fastest=best["implementation"],
             fastest_median=float(best["median"]),
@@ -122,15 +133,29 @@ def _timing(cnn: pd.DataFrame, pass_: str) -> pd.DataFrame:
     return part[["median", "iqr", "q1", "q3"]].add_prefix(f"{pass_}_")
 
 
-def _accuracy(training: pd.DataFrame) -> pd.DataFrame:
+def accuracy_over_seeds(training: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Finished training runs grouped by `keys`: final accuracy mean/sd over seeds, the seed
+    count, median time-to-target and how many seeds reached it, and the runs' shared facts."""
     done = training[(training["status"] == "ok") & training["final_acc"].notna()]
-    grouped = done.rename(columns={"model": "family", "variant": "shortcut"}).groupby(
-        ["device", "family", "shortcut"])
-    return pd.DataFrame({"acc_mean": grouped["final_acc"].mean(),
-                         "acc_sd": grouped["final_acc"].std(ddof=1),
-                         "seeds": grouped["final_acc"].count(),
-                         "params_count": grouped["params_count"].first(),
-                         "flops": grouped["flops"].first()})
+    grouped = done.groupby(keys, sort=True)
+    return pd.DataFrame({
+        "seeds": grouped["final_acc"].count(),
+        "acc_mean": grouped["final_acc"].mean(), "acc_sd": grouped["final_acc"].std(ddof=1),
+        "loss_mean": grouped["final_loss"].mean(),
+        "ttt_median": grouped["time_to_target_s"].median(),
+        "reached": grouped["time_to_target_s"].count(),
+        "target_acc": grouped["target_acc"].first(),
+        "epochs": grouped["epochs"].agg(lambda s: max((len(e) for e in s), default=0)),
+        "images_per_s": grouped["images_per_s"].median(),
+        "params_count": grouped["params_count"].first(), "flops": grouped["flops"].first(),
+        "device_first": grouped["device"].first(),
+    })
+
+
+def _accuracy(training: pd.DataFrame) -> pd.DataFrame:
+    named = training.rename(columns={"model": "family", "variant": "shortcut"})
+    return accuracy_over_seeds(named, ["device", "family", "shortcut"])[
+        ["acc_mean", "acc_sd", "seeds", "params_count", "flops"]]
 
 
 def cnn_summary(bench: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
@@ -179,7 +204,7 @@ class CnnVerdict:
 
 
 def _reference(family: str, shortcuts: set[str]) -> str | None:
-    preferred = REFERENCE_SHORTCUT.get(family)
+    preferred = reference_shortcuts().get(family)
     if preferred in shortcuts:
         return preferred
     return next((s for s in FALLBACK_REFERENCES if s in shortcuts), None)
@@ -223,18 +248,8 @@ def training_summary(training: pd.DataFrame) -> pd.DataFrame:
     """Per (label, device): seeds, final accuracy mean/sd, time-to-target (seeds that reached)."""
     if training.empty:
         return pd.DataFrame()
-    done = training[training["status"] == "ok"]
-    grouped = done.groupby(["label", "device"], sort=True)
-    return pd.DataFrame({
-        "seeds": grouped["final_acc"].count(),
-        "acc_mean": grouped["final_acc"].mean(), "acc_sd": grouped["final_acc"].std(ddof=1),
-        "loss_mean": grouped["final_loss"].mean(),
-        "ttt_median": grouped["time_to_target_s"].median(),
-        "reached": grouped["time_to_target_s"].count(),
-        "target_acc": grouped["target_acc"].first(),
-        "epochs": grouped["epochs"].agg(lambda s: max((len(e) for e in s), default=0)),
-        "images_per_s": grouped["images_per_s"].median(),
-    }).reset_index()
+    return accuracy_over_seeds(training, ["label", "device"]).drop(
+        columns=["params_count", "flops", "device_first"]).reset_index()
 
 
 def failures(bench: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:

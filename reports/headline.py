@@ -43,7 +43,7 @@ def rnn_sentence(h: analysis.RnnHeadline) -> Sentence:
             " is fastest at ", (fmt.duration(h.fastest_median),), " per call")
     if h.styles == 1:
         return _p(*lead, " (the only style measured).")
-    if h.fastest == analysis.BASELINE_STYLE:
+    if h.fastest == analysis.baseline_style():
         versus = (" — torch.nn.RNN itself wins; ",)
     elif h.speedup_native is None:
         versus = (" — native was not measured; ",)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bench.store.results import IDENTITY
 from bench.timing import stats
+from reports import analysis
 from reports.load import Run
 
-KEY = ["name", "device"]
+KEY = list(IDENTITY)
 
 
 def stacked(runs: list[Run]) -> pd.DataFrame:
@@ -91,12 +93,7 @@ def training(runs: list[Run]) -> pd.DataFrame:
     """
     frames = []
     for i, run in enumerate(runs):
-        done = run.training[run.training["status"] == "ok"]
-        grouped = done.groupby("label")
-        frames.append(pd.DataFrame({
-            "run": i, "device": grouped["device"].first(),
-            "acc_mean": grouped["final_acc"].mean(),
-            "acc_sd": grouped["final_acc"].std(ddof=1), "seeds": grouped["final_acc"].count(),
-            "ttt": grouped["time_to_target_s"].median(),
-        }).reset_index())
+        summary = analysis.accuracy_over_seeds(run.training, ["label"])
+        frames.append(summary.rename(columns={"device_first": "device", "ttt_median": "ttt"})[
+            ["device", "acc_mean", "acc_sd", "seeds", "ttt"]].assign(run=i).reset_index())
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,39 +1,78 @@
 #!/usr/bin/env bash
-# The GPU validation run (issue #7), prepared to run once on a lent GPU machine.
+# The GPU validation run, prepared to run once on a lent GPU machine (issue #15).
 #
 # It installs nothing and needs no network: it runs from this source tree with the machine's own
-# torch, and reads MNIST from .data/mnist (git-ignored; copy ../shared/data/mnist there and name
-# `.data` in the device tool's `carry`). Everything it produces goes under $OUT:
-#   $OUT/env.txt            nvidia-smi, torch / CUDA / cuDNN versions, mnistbench env
-#   $OUT/gpu-tests.log      the test suite's GPU tests (parity of every style on CUDA, CNNs)
-#   $OUT/quick/             mnistbench run --profile quick --device cuda (results, report, logs)
+# python3 and torch (2.11 there), and reads MNIST from .data/mnist (git-ignored: copy
+# ../shared/data/mnist there and name `.data` in the device tool's `carry`). Each step runs under
+# its own time limit, so one hang cannot eat the others' time. The device tool brings back at
+# most 8 files from $OUT, no deeper than two folders, so everything lands in a few flat files:
+#   $OUT/summary.txt     what each step did (exit codes, pass counts, the runs' verdict lines)
+#   $OUT/env.txt         nvidia-smi, python / torch / CUDA / cuDNN versions, `mnistbench env`
+#   $OUT/gpu-tests.log   the test suite's GPU tests (parity of every style x cell on CUDA, CNNs)
+#   $OUT/train.log       scripts/train_variants.py on CUDA: time-to-99 % of every CNN variant
+#   $OUT/runs.tgz        the run directories (results.json, report.html, logs) of the CUDA runs
 #
-#   OUT=/tmp/gpu bash bench/gpu_check.sh [seconds-for-the-quick-run]
+#   OUT=/tmp/gpu bash scripts/gpu_check.sh [total-seconds]      (default 420)
 set -u
 OUT="${OUT:?set OUT to the output directory}"
-QUICK_LIMIT="${1:-360}"
+TOTAL="${1:-420}"
+PY="${PYTHON:-python3}"
 export PYTHONPATH="$PWD" PYTHONUNBUFFERED=1 MNISTBENCH_OFFLINE=1
 export MNISTBENCH_TEST_DATA="$PWD/.data/mnist"
+RUNS="$(mktemp -d)"
 mkdir -p "$OUT"
+START=$(date +%s)
+say() { echo "$*" | tee -a "$OUT/summary.txt"; }
+left() { echo $(( TOTAL - ($(date +%s) - START) )); }
+# step NAME SECONDS CMD...: run CMD under a limit of SECONDS (SIGINT first: a run saves a
+# partial results.json on it), never past what is left of TOTAL, and record its exit code.
+step() {
+    local name=$1 limit=$2; shift 2
+    local budget; budget=$(left)
+    (( limit > budget )) && limit=$budget
+    if (( limit < 20 )); then say "$name: skipped (${budget}s left)"; return; fi
+    local t0; t0=$(date +%s)
+    timeout -s INT -k 20 "$limit" "$@"
+    local code=$?
+    say "$name: exit $code after $(( $(date +%s) - t0 ))s (limit ${limit}s)"
+}
 
+say "gpu_check at $(git rev-parse --short HEAD 2>/dev/null || echo '?'), budget ${TOTAL}s"
 {
     nvidia-smi
-    python -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda,
-          "cudnn", torch.backends.cudnn.version(), "gpu", torch.cuda.get_device_name(0))'
-    python -m bench env
+    "$PY" -c 'import sys, torch, torchvision; print("python", sys.version.split()[0], "torch",
+        torch.__version__, "torchvision", torchvision.__version__, "cuda", torch.version.cuda,
+        "cudnn", torch.backends.cudnn.version(), "gpu", torch.cuda.get_device_name(0))'
+    "$PY" -m bench env
+    "$PY" -m bench list
 } > "$OUT/env.txt" 2>&1
-cat "$OUT/env.txt"
+grep -m1 '^python ' "$OUT/env.txt" | tee -a "$OUT/summary.txt"
 
-# GPU tests only (the CPU suite runs in CI); -p no:cacheprovider keeps the tree clean.
-python -m pytest -q -p no:cacheprovider -m gpu tests > "$OUT/gpu-tests.log" 2>&1
-echo "gpu tests exit $?"; tail -n 15 "$OUT/gpu-tests.log"
+# 1. The GPU tests only (the CPU suite runs in CI); -p no:cacheprovider keeps the tree clean.
+step "gpu tests" "${GPU_TESTS_S:-150}" "$PY" -m pytest -q -p no:cacheprovider -m gpu -rs tests \
+    > "$OUT/gpu-tests.log" 2>&1
+tail -n 3 "$OUT/gpu-tests.log" | tee -a "$OUT/summary.txt"
 
-# SIGINT at the limit: the run stops cleanly and saves a "partial" results.json.
-timeout -s INT -k 30 "$QUICK_LIMIT" python -m bench run --profile quick --device cuda \
-    --data-dir .data/mnist --out "$OUT/quick" 2> "$OUT/quick-stderr.log"
-code=$?
-echo "quick run exit $code"; tail -n 20 "$OUT/quick-stderr.log"
-if [ "$code" -ne 0 ] && [ -f "$OUT/quick/results.json" ]; then
-    python -m bench report "$OUT/quick/results.json"  # a report of what did finish
+# 2. The default profile on CUDA, with its report.
+step "quick run" "${QUICK_S:-170}" "$PY" -m bench run --profile quick --device cuda \
+    --data-dir .data/mnist --out "$RUNS/quick" 2> "$RUNS/quick-stderr.log"
+grep -E '^mnistbench: (finished|interrupted|error|internal)' "$RUNS/quick-stderr.log" \
+    | tee -a "$OUT/summary.txt"
+if [ -f "$RUNS/quick/results.json" ] && [ ! -f "$RUNS/quick/report.html" ]; then
+    "$PY" -m bench report "$RUNS/quick/results.json" >> "$RUNS/quick-stderr.log" 2>&1
 fi
-ls -la "$OUT" "$OUT/quick" 2>/dev/null
+
+# 3. With the time left: the study profile when this version has one, else time-to-99 % of every
+#    CNN variant through the trainer (full MNIST, stop at the target).
+if "$PY" -c 'import sys; from bench.timing.profiles import PROFILES; sys.exit("shortcuts" not in PROFILES)'; then
+    step "study run" "$(( $(left) - 25 ))" "$PY" -m bench run --profile shortcuts --device cuda \
+        --data-dir .data/mnist --out "$RUNS/shortcuts" 2> "$RUNS/shortcuts-stderr.log"
+else
+    step "time to 99 %" "$(( $(left) - 25 ))" "$PY" scripts/train_variants.py --device cuda \
+        --data-dir .data/mnist --epochs 3 --stop-at-target --quiet > "$OUT/train.log" 2>&1
+    cat "$OUT/train.log" >> "$OUT/summary.txt"
+fi
+
+tar czf "$OUT/runs.tgz" -C "$RUNS" . && say "packed: $(tar tzf "$OUT/runs.tgz" | wc -l) files"
+say "total $(( $(date +%s) - START ))s"
+ls -la "$OUT"

@@ -1,4 +1,4 @@
-"""Make the bundled real-MNIST subset (bench/assets/mnist-subset) from the full standard set.
+"""Make the bundled real-MNIST subset (bench/data/assets/mnist-subset) from the full standard set.
 
     python scripts/make_subset.py --source ../shared/data/mnist            # (re)write the files
     python scripts/make_subset.py --source ../shared/data/mnist --check    # compare, write nothing

@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=DEFAULTS.lr)
     p.add_argument("--schedule", default=DEFAULTS.schedule, choices=SCHEDULES)
     p.add_argument("--target", type=float, default=DEFAULTS.target_acc)
+    p.add_argument("--stop-at-target", action="store_true",
+                   help="stop each run at the epoch that reaches --target (time-to-train)")
     p.add_argument("--train-limit", type=int, help="use this many training images")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument("--n", type=int, help="resnet depth parameter (6n+2 layers)")
@@ -85,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     tensors = to_tensors(ds, device, train_limit=args.train_limit)
     config = dataclasses.replace(
         DEFAULTS, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        schedule=args.schedule, target_acc=args.target, seed=args.seed)
+        schedule=args.schedule, target_acc=args.target, seed=args.seed,
+        stop_at_target=args.stop_at_target)
     print(f"# {ds.name} from {ds.source} ({len(tensors.y_train)} train / {len(tensors.y_test)} "
           f"test), device {device.type}, {threads} threads, {config}")
     print(f"{'variant':<24} {'params':>8} {'MFLOPs':>7} {'s/epoch':>8} {'ttt_s':>7}   "

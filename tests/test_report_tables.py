@@ -80,7 +80,7 @@ def test_rnn_headline_per_device_and_pass():
 def test_sweep_groups_and_fits():
     bench = _bench()
     assert analysis.sweep_groups(bench) == ["rnn-seq_len", "rnn-batch", "rnn-hidden_size"]
-    assert analysis.sweep_param("rnn-hidden") == "hidden_size"
+    assert analysis.sweep_param("rnn-hidden_size") == "hidden_size"
     fits = analysis.sweep_fits(bench, "rnn-seq_len")
     assert set(fits["implementation"]) == {"loop", "native"}
     assert (fits["r2"] > 0.99).all() and (fits["points"] == len(rs.SEQ_LENS)).all()

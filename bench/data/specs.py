@@ -24,7 +24,7 @@ class DatasetSpec:
     mirrors: tuple[str, ...]  # used when torchvision lacks those attributes
     md5: dict[str, str]
     system_dirs: tuple[str, ...] = ()
-    bundled: str | None = None  # folder under bench/assets
+    bundled: str | None = None  # folder under bench/data/assets
 
 
 MNIST = DatasetSpec(

@@ -102,9 +102,22 @@ class TrainCase:
 def train_cases(profile: Profile, device: torch.device, base_seed: int) -> list[TrainCase]:
     """Every training run of the profile, one per spec and seed (seeds offset by --seed)."""
     cases = []
-    for spec in profile.train:
+    for spec in _expanded(profile.train):
         for seed in spec.seeds:
             run_seed = base_seed + seed
             name = f"train/{spec.model}/{spec.variant}/seed{run_seed}"
             cases.append(TrainCase(name, spec, run_seed, device.type))
     return cases
+
+
+def _expanded(specs: tuple[TrainSpec, ...]) -> list[TrainSpec]:
+    """The specs with a CNN spec for every variant (model None) replaced by one per variant."""
+    from implementations import cnn
+
+    out = []
+    for spec in specs:
+        if spec.kind == "cnn" and spec.model is None:
+            out.extend(replace(spec, model=f, variant=s) for f, s in cnn.variants())
+        else:
+            out.append(spec)
+    return out

@@ -1,4 +1,4 @@
-"""The pytest plugin that drives bench/bench_*.py for `mnistbench run`.
+"""The pytest plugin that drives bench/timing/bench_*.py for `mnistbench run`.
 
 It parametrises each module's `case` argument with the run's pending cases, provides the `timing`
 fixture (first call timed on its own, then pytest-benchmark's rounds), and turns every finished

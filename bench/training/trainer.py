@@ -11,7 +11,7 @@
 The step loop adds as little as it can to a bare forward + backward + step: batches are index
 slices of one seeded permutation per epoch, the loss is summed on the device and read only at
 progress ticks and epoch ends (no per-step `.item()` sync), and the LR is a pure function of the
-step. `bench/bench_train_overhead.py` measures what is left.
+step. `bench/training/bench_trainer_overhead.py` measures what is left.
 """
 
 from __future__ import annotations

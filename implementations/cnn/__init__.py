@@ -25,6 +25,10 @@ class VariantInfo:
     family: str
     shortcut: str
     summary: str  # one line, for `mnistbench list` and the report
+    # The family's paper default, which the report measures every other shortcut against:
+    # option A for the CIFAR ResNets (He et al. 2015, sec. 4.2), residual-where-shapes-match for
+    # MobileNetV2 (Sandler et al. 2018, sec. 4).
+    baseline: bool = False
 
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {
@@ -35,6 +39,7 @@ _SHORTCUTS: dict[str, tuple[str, ...]] = {
     "resnet": resnet.SHORTCUTS,
     "mobilenetv2": mobilenetv2.SHORTCUTS,
 }
+_BASELINES: dict[str, str] = {"resnet": "zeropad", "mobilenetv2": "paper"}
 _SUMMARIES: dict[tuple[str, str], str] = {
     ("resnet", "projection"): "ResNet-(6n+2), option B: 1×1 conv + BN shortcut where the shape "
                               "changes",
@@ -50,17 +55,14 @@ _SUMMARIES: dict[tuple[str, str], str] = {
 }
 
 
-def families() -> list[str]:
-    return list(_BUILDERS)
-
-
 def variants() -> list[tuple[str, str]]:
     """Every (family, shortcut) pair, in a stable order."""
     return [(family, shortcut) for family in _BUILDERS for shortcut in _SHORTCUTS[family]]
 
 
 def describe() -> list[VariantInfo]:
-    return [VariantInfo(f, s, _SUMMARIES[(f, s)]) for f, s in variants()]
+    return [VariantInfo(f, s, _SUMMARIES[(f, s)], baseline=_BASELINES[f] == s)
+            for f, s in variants()]
 
 
 def build(family: str, shortcut: str, **kwargs: object) -> nn.Module:
