@@ -1,61 +1,105 @@
-"""Cross-check a run's timings against torch.utils.benchmark, an independent timer.
+"""Cross-check a run's RNN timings against torch.utils.benchmark, in fresh processes, interleaved.
 
-    python scripts/check_timer.py reports/out/<run-id>/results.json [--case rnn/native/forward/]
+    python scripts/check_timer.py reports/out/<run-id>/results.json [--case REGEX]
+        [--processes 3] [--min-run-time 0.5]
 
-For each ok RNN case at the MNIST shape whose name matches --case, this re-measures the same
-style, shape, pass and thread count with `torch.utils.benchmark.Timer(...).blocked_autorange()`
-and prints both medians and their ratio. mnistbench's median should be within 10 % of it.
+For every ok RNN case of the run's main group (the MNIST shape; forward and forward + backward by
+default) this re-measures the same style, shape, pass and thread count with
+`torch.utils.benchmark.Timer(...).blocked_autorange()`, in --processes fresh processes run one
+after another, each measuring every case once in its own shuffled order (as mnistbench's
+repetitions do). It prints the suite's median, the median of the per-process Timer medians,
+their ratio, and whether the suite is within 10 % of the independent timer. Exit 1 when a case
+is not.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import random
 import re
+import statistics
+import subprocess
 import sys
 from pathlib import Path
 
-import torch
-from torch.utils import benchmark as tub
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench import results  # noqa: E402
-from bench.system.device import set_seed  # noqa: E402
-from bench.timing.bench_rnn import make_step  # noqa: E402
-from bench.timing.cases import Case  # noqa: E402
+TOLERANCE = 0.10
 
 
-def independent_median(record: dict, threads: int, min_run_time: float) -> float:
-    case = Case(record["name"], record["group"], "rnn", record["implementation"],
-                record["device"], record["params"])
-    set_seed(0)
-    step, _ = make_step(case, torch.device(record["device"]))
-    step()  # the first call (compilation for compiled styles) stays out, as in mnistbench
-    timer = tub.Timer(stmt="step()", globals={"step": step}, num_threads=threads)
-    return timer.blocked_autorange(min_run_time=min_run_time).median
+def _worker(spec: dict) -> None:
+    """One process: time each case once with blocked_autorange; print {name: median}."""
+    import torch
+    from torch.utils import benchmark as tub
+
+    from bench.system.device import set_seed
+    from bench.timing.bench_rnn import make_step
+    from bench.timing.cases import Case
+
+    torch.set_num_threads(spec["threads"])
+    out = {}
+    for record in spec["cases"]:
+        case = Case(record["name"], tuple(record.get("groups", [record["group"]])), "rnn",
+                    record["implementation"], record["device"], record["params"])
+        set_seed(0)
+        step, _ = make_step(case, torch.device(record["device"]))
+        step()  # the first call (compilation for compiled styles) stays out, as in mnistbench
+        timer = tub.Timer(stmt="step()", globals={"step": step}, num_threads=spec["threads"])
+        out[record["name"]] = timer.blocked_autorange(min_run_time=spec["min_run_time"]).median
+    print(json.dumps(out))
+
+
+def _measure(cases: list[dict], threads: int, processes: int, min_run_time: float,
+             seed: int = 0) -> dict[str, list[float]]:
+    medians: dict[str, list[float]] = {c["name"]: [] for c in cases}
+    for p in range(processes):
+        shuffled = list(cases)
+        random.Random(f"{seed}:{p}").shuffle(shuffled)
+        spec = {"cases": shuffled, "threads": threads, "min_run_time": min_run_time}
+        proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)],
+                              capture_output=True, text=True, check=True, cwd=ROOT)
+        for name, value in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+            medians[name].append(value)
+        print(f"process {p + 1}/{processes} done", file=sys.stderr)
+    return medians
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path)
-    parser.add_argument("--case", default="^rnn/native/forward/", help="regex over case names")
-    parser.add_argument("--min-run-time", type=float, default=2.0)
+    parser.add_argument("results", type=Path, nargs="?")
+    parser.add_argument("--case", default=r"/(forward|forward_backward)/",
+                        help="regex over case names (default: both passes)")
+    parser.add_argument("--processes", type=int, default=3)
+    parser.add_argument("--min-run-time", type=float, default=0.5)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        _worker(json.loads(args.worker))
+        return 0
+    from bench.store import results
+
     doc = results.load(args.results)
     threads = doc["config"]["threads"]
-    torch.set_num_threads(threads)
     pattern = re.compile(args.case)
-    rows = [b for b in doc["benchmarks"] if b["status"] == "ok" and pattern.search(b["name"])]
-    if not rows:
-        print(f"no ok case matches {args.case!r}", file=sys.stderr)
+    cases = [b for b in doc["benchmarks"] if b["status"] == "ok" and "rnn" in b["groups"]
+             and pattern.search(b["name"])]
+    if not cases:
+        print(f"no ok RNN case of the main group matches {args.case!r}", file=sys.stderr)
         return 2
-    print(f"{'case':<52} {'mnistbench':>12} {'torch Timer':>12} {'ratio':>7}")
-    for record in rows:
+    independent = _measure(cases, threads, args.processes, args.min_run_time)
+    print(f"{'case':<56} {'mnistbench':>11} {'torch Timer':>12} {'ratio':>6}  within 10 %")
+    worst = 0.0
+    for record in cases:
         ours = record["stats"]["median"]
-        theirs = independent_median(record, threads, args.min_run_time)
-        print(f"{record['name']:<52} {ours * 1e3:>10.4f}ms {theirs * 1e3:>10.4f}ms "
-              f"{ours / theirs:>7.3f}")
-    return 0
+        theirs = statistics.median(independent[record["name"]])
+        ratio = ours / theirs
+        worst = max(worst, abs(ratio - 1))
+        print(f"{record['name']:<56} {ours * 1e3:>9.4f}ms {theirs * 1e3:>10.4f}ms "
+              f"{ratio:>6.3f}  {'yes' if abs(ratio - 1) <= TOLERANCE else 'NO'}")
+    print(f"largest deviation: {worst:.1%} over {len(cases)} cases, {args.processes} processes")
+    return 0 if worst <= TOLERANCE else 1
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a sourc
 
 from bench.data.sources import load  # noqa: E402
 from bench.data.tensors import to_tensors  # noqa: E402
+from bench.store.schema import Training  # noqa: E402
 from bench.system import DEVICE_CHOICES  # noqa: E402
 from bench.system.device import resolve_device, set_seed, set_threads  # noqa: E402
-from bench.training.trainer import SCHEDULES, TrainConfig, TrainRecord, train  # noqa: E402
+from bench.training.trainer import SCHEDULES, TrainConfig, train  # noqa: E402
 from implementations import cnn  # noqa: E402
 
 DEFAULTS = TrainConfig()
@@ -71,7 +72,7 @@ def progress_printer(name: str, quiet: bool):
     return show
 
 
-def row(record: TrainRecord) -> str:
+def row(record: Training) -> str:
     accs = " ".join(f"{e.test_acc * 100:6.2f}" for e in record.epochs)
     per_epoch = sum(e.time_s for e in record.epochs) / len(record.epochs)
     ttt = "-" if record.time_to_target_s is None else f"{record.time_to_target_s:.0f}"

@@ -33,7 +33,9 @@ def _valid() -> dict:
                     "fingerprint": "0123456789abcdef"},
         "software": {"torch": "2.11.0"},
         "commit": {"sha": None, "dirty": None},
-        "dataset": {"name": "mnist", "source": "bundled"},
+        "dataset": {"name": "mnist", "source": "bundled", "location": "/x", "train_count": 2000,
+                    "test_count": 1000, "train_used": 2000, "verified": True, "subset": True,
+                    "files": {}, "notes": []},
         "benchmarks": [
             {"name": "rnn/loop/forward/b64-t28-i28-h128-l1-uni", "group": "rnn",
              "implementation": "loop", "device": "cpu", "params": {"batch": 64},
@@ -65,14 +67,27 @@ def test_new_run_id_and_timestamps():
 
 
 def test_validate_accepts_a_complete_file():
-    obj = _valid()
-    assert r.validate(obj) is obj
+    current = r.validate(_valid())  # schema 1 upgraded: a schema-2 object
+    assert r.validate(current) is current
+
+
+def test_a_schema_1_file_reads_as_one_repetition_per_case():
+    old = _valid()
+    new = r.validate(old)
+    assert old["schema_version"] == 1 and "repetitions" not in old["benchmarks"][0]  # a copy
+    assert new["schema_version"] == 2 and new["upgraded_from"] == 1
+    assert new["calibration"] is None
+    ok, failed = new["benchmarks"][0], new["benchmarks"][1]
+    assert [rep["stats"] for rep in ok["repetitions"]] == [old["benchmarks"][0]["stats"]]
+    assert ok["groups"] == ["rnn"] and ok["unstable"] is False and ok["spread"] == 0.0
+    assert failed["repetitions"][0]["status"] == "failed" and failed["noisy"] is False
 
 
 def test_round_trip(tmp_path):
     path = tmp_path / "results.json"
-    atomic.write_json_atomic(path, _valid())
-    assert r.load(path) == _valid()
+    current = r.validate(_valid())
+    atomic.write_json_atomic(path, current)
+    assert r.load(path) == current
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
 
 
@@ -121,7 +136,7 @@ LOAD_CORPUS = {
     "other program": (b'{"name": "left-pad", "version": "1.3.0"}', "another program"),
     "pytest-benchmark": (b'{"machine_info": {}, "benchmarks": [], "version": "5.1.0"}',
                          "pytest-benchmark"),
-    "newer schema": (_edited(lambda o: _set(o, ["schema_version"], 2)), "newer mnistbench"),
+    "newer schema": (_edited(lambda o: _set(o, ["schema_version"], 3)), "newer mnistbench"),
     "older schema": (_edited(lambda o: _set(o, ["schema_version"], 0)), "no mnistbench ever"),
     "schema as text": (_edited(lambda o: _set(o, ["schema_version"], "1")),
                        "schema_version should be an integer"),

@@ -1,77 +1,105 @@
-"""bench.stats: every number below is computed by hand (or by pytest-benchmark on the same list)."""
+"""bench.timing.stats: the noise and stability flags, the pooled summary, and the verdict rule."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
+from pytest_benchmark.stats import Stats as PytestBenchmarkStats
 
-from bench.timing.stats import is_significant, mann_whitney, noisy, ratio_of_medians
+from bench.timing import stats
 
 
 def test_noisy_is_iqr_over_median_beyond_the_threshold():
-    assert not noisy(0.0, 1.0)
-    assert noisy(1.0, 1.5)  # 0.67 > 0.10
-    assert not noisy(1.0, 1.5, threshold=0.7)
-    assert not noisy(0.04, 1.03)  # ~0.039
-    assert noisy(0.04, 1.03, threshold=0.03)
+    assert not stats.noisy(0.0, 1.0)
+    assert stats.noisy(1.0, 1.5)  # 0.67 > 0.10
+    assert not stats.noisy(1.0, 1.5, threshold=0.7)
+    assert not stats.noisy(0.04, 1.03)  # ~0.039
+    assert stats.noisy(0.04, 1.03, threshold=0.03)
 
 
 def test_noisy_with_a_median_that_is_no_duration():
-    assert noisy(0.1, 0.0)
-    assert not noisy(0.0, 0.0)
-    assert noisy(0.1, -1.0)
+    assert stats.noisy(0.1, 0.0)
+    assert not stats.noisy(0.0, 0.0)
+    assert stats.noisy(0.1, -1.0)
 
 
-def test_mann_whitney_exact_small_samples():
-    # Complete separation of 5 vs 5: 2 of the C(10, 5) = 252 orderings are as extreme.
-    assert mann_whitney([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(2 / 252)
-    assert mann_whitney([6, 7, 8, 9, 10], [1, 2, 3, 4, 5]) == pytest.approx(2 / 252)
+def test_spread_and_unstable_by_hand():
+    assert stats.spread([2.0]) == 0.0 and stats.spread([]) == 0.0
+    assert stats.spread([1.0, 1.05, 1.2]) == pytest.approx(0.2)
+    assert not stats.unstable([1.0, 1.099])
+    assert stats.unstable([1.0, 1.11])
+    assert stats.spread([0.0, 1.0]) == math.inf
 
 
-def test_mann_whitney_all_tied_is_one():
-    assert mann_whitney([0.5, 0.5, 0.5], [0.5, 0.5]) == 1.0
+def test_summary_is_pytest_benchmarks_own():
+    samples = [0.5, 0.1, 0.4, 0.2, 0.3, 0.35, 0.25]
+    theirs = PytestBenchmarkStats()
+    for s in samples:
+        theirs.update(s)
+    ours = stats.summary(samples)
+    for key in ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3"):
+        assert ours[key] == pytest.approx(getattr(theirs, key)), key
+    assert ours["rounds"] == 7 and ours["samples"] == samples
+    assert stats.summary([0.25])["stddev"] == 0.0
     with pytest.raises(ValueError):
-        mann_whitney([], [1.0])
+        stats.summary([])
 
 
-A = [1.00 + 0.01 * i for i in range(8)]  # median 1.035
+def _reps(rng, center, count, rounds=15, sd=0.03):
+    return [list(rng.normal(center, sd * center, rounds)) for _ in range(count)]
 
 
-def test_clearly_different_is_significant():
-    b = [2.00 + 0.01 * i for i in range(8)]  # median 2.035
-    significant, ratio, p = is_significant(A, b)
-    assert significant
-    assert ratio == pytest.approx(2.035 / 1.035)
-    assert p == pytest.approx(2 / 12870)  # 2 / C(16, 8): exact, as 8 per side has no ties
-    faster, ratio_back, _ = is_significant(b, A)
-    assert faster and ratio_back == pytest.approx(1.035 / 2.035)
+def test_same_distribution_is_same_and_reproducible():
+    rng = np.random.default_rng(1)
+    a, b = _reps(rng, 1.0, 3), _reps(rng, 1.0, 3)
+    first = stats.compare(a, b, key="case")
+    assert first.verdict == "same" and first.low < 1.0 < first.high
+    assert stats.compare(a, b, key="case") == first  # seeded by the key
 
 
-def test_identical_distributions_are_not_significant():
-    significant, ratio, p = is_significant(A, list(reversed(A)))
-    assert not significant
-    assert ratio == pytest.approx(1.0)
-    assert p > 0.5
+def test_a_clear_slowdown_and_speed_up_are_called():
+    rng = np.random.default_rng(2)
+    a = _reps(rng, 1.0, 3)
+    slower = stats.compare(a, _reps(rng, 1.25, 3), key="x")
+    assert slower.verdict == "slower" and slower.low > 1.1 and slower.ratio == pytest.approx(
+        1.25, rel=0.03)
+    faster = stats.compare(a, _reps(rng, 0.7, 3), key="x")
+    assert faster.verdict == "faster" and faster.high < 1 / 1.1
 
 
-def test_small_ratio_with_tiny_p_is_not_significant():
-    a = [1.000 + 0.001 * i for i in range(10)]
-    b = [1.050 + 0.001 * i for i in range(10)]  # every b slower, but only 1.05x
-    significant, ratio, p = is_significant(a, b)
-    # 10 per side: normal approximation, U = 0, mu = 50, sigma = sqrt(10*10*21/12),
-    # z = (50 - 0.5) / sigma = 3.7418 (continuity-corrected), p = 2 * sf(z)
-    assert p == pytest.approx(1.8267e-4, rel=1e-3)
-    assert ratio == pytest.approx(1.0545 / 1.0045)
-    assert not significant
+def test_a_difference_below_the_factor_is_never_called():
+    rng = np.random.default_rng(3)
+    tight = stats.compare(_reps(rng, 1.0, 5, sd=0.001), _reps(rng, 1.05, 5, sd=0.001), key="k")
+    assert tight.low > 1.0 and tight.verdict == "same"  # real, but under 1.1x
 
 
-def test_five_rounds_can_never_reach_p_0_002():
-    significant, ratio, p = is_significant([1, 2, 3, 4, 5], [60, 70, 80, 90, 100])
-    assert ratio == 80 / 3 and p == pytest.approx(2 / 252)
-    assert not significant
+def test_repetitions_that_disagree_widen_the_interval():
+    """One slow process on one side: rounds alone would call 7 %; across processes it is noise."""
+    rng = np.random.default_rng(4)
+    a = [list(rng.normal(1.0, 0.005, 20)), list(rng.normal(1.15, 0.005, 20))]
+    b = [list(rng.normal(1.0, 0.005, 20)), list(rng.normal(1.0, 0.005, 20))]
+    verdict = stats.compare(a, b, key="drift")
+    assert verdict.verdict == "same" and verdict.low < 1 / 1.1 < 1.0 < verdict.high
 
 
-def test_ratio_of_zero_medians():
-    assert ratio_of_medians([0.0, 0.0], [0.0]) == 1.0
-    assert ratio_of_medians([0.0], [1.0]) == math.inf
+def test_one_repetition_never_decides():
+    verdict = stats.compare([[1.0, 1.0, 1.0]], [[2.0, 2.0, 2.0]], key="v1")
+    assert verdict.ratio == pytest.approx(2.0) and verdict.repetitions == 1
+    assert verdict.verdict == "same" and not verdict.different
+
+
+def test_compare_refuses_nothing_to_compare():
+    with pytest.raises(ValueError):
+        stats.compare([[]], [[1.0]])
+    with pytest.raises(ValueError):
+        stats.compare([], [[1.0]])
+
+
+def test_bootstrap_medians_draw_whole_repetitions():
+    rng = np.random.default_rng(0)
+    reps = [np.full(5, 1.0), np.full(9, 3.0)]  # constant rounds: only the repetition choice shows
+    medians = stats.bootstrap_medians(reps, 400, rng)
+    assert set(np.round(medians, 9)) <= {1.0, 2.0, 3.0}  # both 1s, mixed, both 3s
+    assert {1.0, 3.0} <= set(np.round(medians, 9))

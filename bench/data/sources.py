@@ -7,7 +7,8 @@ Resolution order of `load` (first that exists wins):
   3. the user cache $XDG_CACHE_HOME/mnistbench/<name>, default ~/.cache ("cache");
   4. a download from torchvision's mirrors, md5-checked, into the cache ("download"); skipped
      when MNISTBENCH_OFFLINE is set or `allow_download` is False;
-  5. the real-MNIST subset bundled in bench/data/assets ("bundled"; `subset` is true and a note says so).
+  5. the real-MNIST subset bundled in bench/data/assets ("bundled"; `subset` is true and a note
+     says so).
 Sources 2-4 are used only when their checksums match the known ones; otherwise a note says why
 they were skipped. `mnistbench data` shows the result (`data_command`)."""
 

@@ -23,14 +23,14 @@ import torch
 from bench.data.sources import Dataset
 from bench.data.sources import load as load_dataset
 from bench.errors import UsageError
-from bench.run import assemble
+from bench.faults import slow_cases
+from bench.run import assemble, repetitions
 from bench.run.options import RunOptions, compile_only, settings_of
 from bench.run.progress import Progress
 from bench.store import atomic, results, rundir
 from bench.system.device import resolve_device, set_threads
 from bench.timing.cases import Case, TrainCase, all_cases, train_cases
 from bench.timing.profiles import Profile, get_profile
-from bench.timing.session import time_cases
 from bench.training.runs import run_training
 
 
@@ -75,6 +75,7 @@ def run(opts: RunOptions, stream: TextIO | None = None) -> Path:
         raise UsageError("--resume needs --out DIR: the directory of the run to continue")
     out = opts.out or Path("reports") / "out" / results.new_run_id()
     rundir.check_out_dir(out, opts.resume)
+    slow_cases()  # a malformed MNISTBENCH_SLOW_CASES is refused before anything is written
     settings = settings_of(opts, out)
     profile = get_profile(settings["profile"])
     only = compile_only(settings["only"])
@@ -130,46 +131,50 @@ def _header(out: Path, opts: RunOptions, settings: dict, profile: Profile,
 def _execute(ctx: RunContext) -> Path:
     entries = rundir.load_progress(ctx.out)
     done = {rundir.entry_id(e) for e in entries}
-    pending = [c for c in ctx.plan.timed
-               if results.record_id("benchmark", c.name, c.device) not in done]
+    reps = ctx.profile.repetitions
+    skipped = [c for c in ctx.plan.timed if c.skip_reason]
+    runnable = [c for c in ctx.plan.timed if not c.skip_reason]
     pending_train = [t for t in ctx.plan.trains
                      if results.record_id("training", t.name, t.device) not in done]
-    total = ctx.plan.total
-    progress = Progress(total, total - len(pending) - len(pending_train), stream=ctx.stream)
+    total = len(skipped) + len(runnable) * reps + len(ctx.plan.trains)
+    finished = sum(e["type"] in ("benchmark", "repetition", "training") for e in entries)
+    progress = Progress(total, finished, stream=ctx.stream)
     if entries:
-        progress.say(f"mnistbench: resuming {ctx.out}: {len(entries)} of {total} items "
-                     "already done")
+        progress.say(f"mnistbench: resuming {ctx.out}: {finished} of {total} items already "
+                     "done")
 
     def save(kind: str, record: dict) -> None:
-        entry = {"type": kind, "record": record}
-        atomic.append_jsonl(ctx.out / rundir.PROGRESS, entry)
-        entries.append(entry)
+        atomic.append_jsonl(ctx.out / rundir.PROGRESS, {"type": kind, "record": record})
         progress.finish_item()
 
     try:
-        _time(ctx, pending, progress, save)
+        for case in skipped:
+            if results.record_id("benchmark", case.name, case.device) not in done:
+                save("benchmark", {"name": case.name, "device": case.device})
+        if runnable:
+            progress.say(f"mnistbench: timing {len(runnable)} cases x {reps} repetitions on "
+                         f"{ctx.device.type} ({ctx.header['config']['threads']} threads)")
+            job = repetitions.job_for(ctx.profile.name, ctx.device.type,
+                                      ctx.header["config"]["threads"], ctx.seed, ctx.out)
+            repetitions.run_repetitions(runnable, job, reps, ctx.out, progress,
+                                        on_lost=lambda r: save("repetition", r))
         run_training(pending_train, ctx.profile, ctx.dataset, ctx.device, progress, save)
     except KeyboardInterrupt:
         progress.close()
-        assemble.write_results(ctx.out, ctx.header, entries, ctx.plan, complete=False)
-        raise RunInterrupted(f"interrupted; {len(entries)} of {total} items are saved in "
+        entries = rundir.load_progress(ctx.out)
+        assemble.write_results(ctx.out, ctx.header, entries, ctx.plan, ctx.device,
+                               complete=False)
+        kept = sum(e["type"] in ("benchmark", "repetition", "training") for e in entries)
+        raise RunInterrupted(f"interrupted; {kept} of {total} items are saved in "
                              f"{ctx.out}. Continue with: mnistbench run --resume --out "
                              f"{ctx.out}") from None
     progress.close()
-    path = assemble.write_results(ctx.out, ctx.header, entries, ctx.plan, complete=True)
-    assemble.summary(ctx.stream, ctx.out, entries)
+    path = assemble.write_results(ctx.out, ctx.header, rundir.load_progress(ctx.out), ctx.plan,
+                                  ctx.device, complete=True)
+    assemble.summary(ctx.stream, ctx.out, results.load(path))
     if ctx.report:
         from reports.report import write_report
 
         for written in write_report(path):
             print(f"mnistbench: wrote {written}", file=ctx.stream)
     return path
-
-
-def _time(ctx: RunContext, pending: list[Case], progress: Progress, save) -> None:
-    if any(not c.skip_reason for c in pending):
-        progress.say(f"mnistbench: timing {sum(not c.skip_reason for c in pending)} cases on "
-                     f"{ctx.device.type} ({ctx.header['config']['threads']} threads)")
-    time_cases(pending, ctx.profile, ctx.device, ctx.seed, ctx.out,
-               on_start=lambda c: progress.start(c.name),
-               on_record=lambda r: save("benchmark", r))

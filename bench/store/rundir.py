@@ -3,7 +3,8 @@
 Files in a run directory:
   run.json              the run's header (id, config, machine, software, commit, dataset),
                         written once, atomically, before the first case
-  progress.jsonl        one line per finished case or training run, appended and fsynced
+  progress.jsonl        one line per finished item (a case in one repetition, a repetition's
+                        calibration, a skipped case, a training run), appended and fsynced
   results.json          the assembled results (status "partial" while incomplete)
   pytest-benchmark.json pytest-benchmark's own format, for `pytest-benchmark compare`
   report.html, summary.csv, summary.md
@@ -158,9 +159,13 @@ class RunLock:
 
 
 def entry_id(entry: dict) -> str:
-    """The identity of a progress entry (see `results.record_id`)."""
+    """The identity of a progress entry: a case's repetition, a repetition's calibration, a
+    skipped case or a training run (see `results.record_id`)."""
     record = entry["record"]
-    return results.record_id(entry["type"], record["name"], record["device"])
+    if entry["type"] == "calibration":
+        return f"calibration#{record['repetition']}"
+    return results.record_id(entry["type"], record["name"], record["device"],
+                             record.get("repetition") if entry["type"] == "repetition" else None)
 
 
 def load_progress(out: Path) -> list[dict]:

@@ -1,17 +1,20 @@
 """pytest-benchmark cases for the RNN styles.
 
 `mnistbench run` runs this module through pytest and parametrises `case` with the profile's RNN
-cases (bench.cases.rnn_cases); the `timing` fixture comes from bench.harness. Each case times one
-style at one shape in one pass:
+cases (bench.timing.cases.rnn_cases); the `timing` fixture comes from bench.timing.harness. Each
+case times one style at one shape in one pass:
   forward           the module's forward under no_grad
   forward_backward  forward, then backward from a fixed random gradient on the output sequence
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from bench.system.device import synchronize
+from bench.training.modelinfo import step_flops
 from implementations import rnn
 
 
@@ -38,6 +41,13 @@ def make_step(case, device: torch.device):
     return step, model
 
 
+def workload_flops(case, device: torch.device) -> int:
+    """The FLOPs of one step, counted on the `loop` style at the same shape and pass: every
+    style does the same arithmetic, and the counter cannot see inside cuDNN's fused kernels."""
+    step, _ = make_step(dataclasses.replace(case, implementation="loop"), device)
+    return step_flops(step)
+
+
 def test_rnn(case, benchmark, timing):
     step, model = make_step(case, timing.device)
-    timing.measure(benchmark, step, model)
+    timing.measure(benchmark, step, model, flops=workload_flops(case, timing.device))

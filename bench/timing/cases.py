@@ -16,15 +16,20 @@ from bench.timing.profiles import MNIST_SHAPE, Profile, RnnShape, TrainSpec
 
 @dataclass(frozen=True)
 class Case:
-    """One timed case. `name` encodes everything that identifies it (see `case_name`)."""
+    """One timed case. `name` encodes what identifies it: the implementation and every
+    parameter, never the group, so a sweep point equal to the main case is the same case."""
 
     name: str
-    group: str  # "rnn" | "rnn-<swept field>" | "cnn"
+    groups: tuple[str, ...]  # where it is shown: "rnn" | "rnn-<swept field>" | "cnn"
     kind: str  # "rnn" | "cnn"
     implementation: str  # RNN style, or "family/shortcut"
     device: str
     params: dict = field(hash=False)
     skip_reason: str | None = None
+
+    @property
+    def group(self) -> str:
+        return self.groups[0]
 
 
 def _shape_tag(shape: RnnShape) -> str:
@@ -36,8 +41,18 @@ def _shape_tag(shape: RnnShape) -> str:
 def _rnn_case(group: str, style: str, pass_: str, shape: RnnShape, device: str,
               skip_reason: str | None) -> Case:
     params = {"pass": pass_, **asdict(shape)}
-    name = f"{group}/{style}/{pass_}/{_shape_tag(shape)}"
-    return Case(name, group, "rnn", style, device, params, skip_reason)
+    name = f"rnn/{style}/{pass_}/{_shape_tag(shape)}"
+    return Case(name, (group,), "rnn", style, device, params, skip_reason)
+
+
+def _merged(cases: list[Case]) -> list[Case]:
+    """One case per name, in first-seen order, shown in every group that asked for it."""
+    by_name: dict[str, Case] = {}
+    for case in cases:
+        seen = by_name.get(case.name)
+        by_name[case.name] = case if seen is None else replace(
+            seen, groups=seen.groups + tuple(g for g in case.groups if g not in seen.groups))
+    return list(by_name.values())
 
 
 def _skip_reason(info, device: torch.device, runnable: list[str]) -> str | None:
@@ -67,7 +82,7 @@ def rnn_cases(profile: Profile, device: torch.device) -> list[Case]:
                 shape = replace(MNIST_SHAPE, **{field_name: value})
                 cases.append(_rnn_case(f"rnn-{field_name}", style, "forward", shape,
                                        device.type, None))
-    return cases
+    return _merged(cases)
 
 
 def cnn_cases(profile: Profile, device: torch.device) -> list[Case]:
@@ -81,7 +96,8 @@ def cnn_cases(profile: Profile, device: torch.device) -> list[Case]:
             params = {"pass": pass_, "batch": profile.cnn_batch, "family": family,
                       "shortcut": shortcut}
             name = f"cnn/{family}/{shortcut}/{pass_}/b{profile.cnn_batch}"
-            cases.append(Case(name, "cnn", "cnn", f"{family}/{shortcut}", device.type, params))
+            cases.append(Case(name, ("cnn",), "cnn", f"{family}/{shortcut}", device.type,
+                              params))
     return cases
 
 

@@ -1,10 +1,10 @@
-"""The pytest plugin that drives bench/timing/bench_*.py for `mnistbench run`.
+"""The pytest plugin that drives bench/timing/bench_*.py inside one worker process.
 
-It parametrises each module's `case` argument with the run's pending cases, provides the `timing`
-fixture (first call timed on its own, then pytest-benchmark's rounds), and turns every finished
-case into a results record the moment it finishes — passed, failed or errored — so the runner can
-save progress case by case. pytest-benchmark does the timing and the statistics; this plugin only
-reads them.
+It parametrises each module's `case` argument with the repetition's cases, runs them in the
+order it was given (shuffled per repetition, across both modules), provides the `timing` fixture
+(first call timed on its own, then pytest-benchmark's rounds), and turns every finished case into
+a repetition entry the moment it finishes — passed, failed or errored — so progress is saved case
+by case. pytest-benchmark does the timing and the statistics; this plugin only reads them.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import pytest
 import torch
 
 from bench.errors import one_line
-from bench.faults import injected_failure
+from bench.faults import injected_failure, slow_factor, slowed
 from bench.system.device import set_seed, synchronize
 from bench.timing.cases import Case
-from bench.timing.records import base_record, ok_record
+from bench.timing.records import repetition_entry
 
 BENCH_MODULES = ("bench_rnn.py", "bench_cnn.py")
 
@@ -34,14 +34,20 @@ def module_paths() -> list[str]:
 class Timing:
     """What a timed case needs: the device, and one way to measure."""
 
-    def __init__(self, device: torch.device):
+    def __init__(self, device: torch.device, slow_factor: float = 1.0):
         self.device = device
+        self.slow_factor = slow_factor  # MNISTBENCH_SLOW_CASES (bench.faults); 1 = as it is
 
-    def measure(self, benchmark, step: Callable[[], None], model: torch.nn.Module) -> None:
+    def measure(self, benchmark, step: Callable[[], None], model: torch.nn.Module,
+                flops: float | None = None) -> None:
         """Time the first call alone (compilation lands there), then pytest-benchmark's rounds.
 
         `step` synchronises the device itself, so every sample covers finished GPU work.
+        `flops` is the work of one call (counted outside the timed region by the caller).
         """
+        benchmark.extra_info["flops"] = flops
+        if self.slow_factor != 1.0:
+            step = slowed(step, self.slow_factor)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             synchronize(self.device)
@@ -57,15 +63,18 @@ class Timing:
 class HarnessPlugin:
     """Registered with `pytest.main(plugins=[...])` by the runner."""
 
-    def __init__(self, cases: list[Case], device: torch.device, seed: int,
-                 compiling: set[str], on_start: Callable[[Case], None],
-                 on_record: Callable[[dict], None]):
-        self.cases = cases
+    def __init__(self, cases: list[Case], device: torch.device, seed: int, repetition: int,
+                 on_start: Callable[[Case], None], on_record: Callable[[dict], None]):
+        self.cases = cases  # in the order to run them
         self.device = device
         self.seed = seed
-        self.compiling = compiling  # styles whose first call compiles
+        self.repetition = repetition
         self.on_start = on_start
         self.on_record = on_record
+
+    def pytest_collection_modifyitems(self, items):
+        order = {case.name: i for i, case in enumerate(self.cases)}
+        items.sort(key=lambda item: order.get(getattr(_case_of(item), "name", None), len(order)))
 
     def pytest_generate_tests(self, metafunc):
         if "case" not in metafunc.fixturenames:
@@ -78,7 +87,7 @@ class HarnessPlugin:
     def timing(self, case):
         set_seed(self.seed)  # the same weights and inputs for a case, whatever ran before it
         injected_failure(case.name)
-        yield Timing(self.device)
+        yield Timing(self.device, slow_factor(case.name))
         if self.device.type == "cuda":
             torch.cuda.empty_cache()  # an OOM in one case must not starve the next
 
@@ -96,9 +105,10 @@ class HarnessPlugin:
             return
         if report.passed:
             benchmark = item.funcargs["benchmark"]
-            record = ok_record(case, benchmark, case.implementation in self.compiling)
+            record = repetition_entry(case, self.repetition, "ok", benchmark=benchmark,
+                                      flops=benchmark.extra_info.get("flops"))
         else:
-            record = {**base_record(case), "error": _error_of(call)}
+            record = repetition_entry(case, self.repetition, "failed", _error_of(call))
         self.on_record(record)
 
 

@@ -1,38 +1,65 @@
-"""The results record of one timed case: ok (pytest-benchmark's statistics), failed or skipped."""
+"""The results records of timed cases, built through bench.store.schema.
+
+A worker process produces one `repetition` entry per case (`repetition_entry`); once every
+repetition is in, `benchmark_record` folds a case's entries into its `Benchmark`: pooled
+statistics, each repetition's own, the spread between them, FLOPs and GFLOP/s.
+"""
 
 from __future__ import annotations
 
+from bench.store import schema
+from bench.timing import stats
 from bench.timing.cases import Case
-from bench.timing.stats import noisy
 
 _STAT_KEYS = ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3", "rounds")
 
 
-def base_record(case: Case) -> dict:
-    return {"name": case.name, "group": case.group, "implementation": case.implementation,
-            "device": case.device, "params": dict(case.params), "stats": None,
-            "compile_s": None, "status": "failed", "error": None, "noisy": False,
-            "warnings": []}
+def repetition_entry(case: Case, repetition: int, status: str, error: str | None = None,
+                     benchmark=None, flops: float | None = None) -> dict:
+    """One case in one repetition, as the worker appends it to progress.jsonl.
+
+    `benchmark` is pytest-benchmark's fixture of an ok case; its rounds become the stats.
+    """
+    rep = schema.Repetition(repetition, status, error, None, None)
+    entry = {"name": case.name, "device": case.device, "warnings": [], "flops": flops}
+    if benchmark is not None:
+        meta = benchmark.stats  # pytest_benchmark.stats.Metadata
+        summary = meta.stats.as_dict()
+        rep = schema.Repetition(
+            repetition, status, error,
+            schema.Stats(**{k: summary[k] for k in _STAT_KEYS}, samples=list(meta.stats.data)),
+            benchmark.extra_info["first_call_s"])
+        entry["warnings"] = benchmark.extra_info.get("warnings", [])
+        native = meta.as_dict(include_data=True)
+        native["params"] = {"case": case.name}  # pytest-benchmark's JSON wants plain values
+        native["param"] = case.name
+        entry["pytest_benchmark"] = native
+    return {**entry, **rep.as_dict()}
 
 
-def skipped_record(case: Case) -> dict:
-    return {**base_record(case), "status": "skipped", "error": case.skip_reason}
-
-
-def ok_record(case: Case, benchmark, compiles: bool) -> dict:
-    """A finished case: pytest-benchmark's statistics plus the raw per-call samples."""
-    meta = benchmark.stats  # pytest_benchmark.stats.Metadata
-    summary = meta.stats.as_dict()
-    stats = {key: summary[key] for key in _STAT_KEYS}
-    stats["samples"] = list(meta.stats.data)
-    record = {**base_record(case), "stats": stats, "status": "ok",
-              "warnings": benchmark.extra_info.get("warnings", []),
-              "noisy": noisy(stats["iqr"], stats["median"])}
-    if compiles:
-        record["compile_s"] = benchmark.extra_info["first_call_s"]
-    record["first_call_s"] = benchmark.extra_info["first_call_s"]
-    native = meta.as_dict(include_data=True)
-    native["params"] = {"case": case.name}  # pytest-benchmark's JSON wants plain values
-    native["param"] = case.name
-    record["pytest_benchmark"] = native
-    return record
+def benchmark_record(case: Case, entries: list[dict], compiles: bool) -> schema.Benchmark:
+    """A case over its repetitions (in repetition order); skipped when it has none to run."""
+    entries = sorted(entries, key=lambda e: e["repetition"])
+    reps = [schema.Repetition(e["repetition"], e["status"], e["error"],
+                              schema.Stats(**e["stats"]) if e["stats"] else None,
+                              e["first_call_s"]) for e in entries]
+    ok = [r for r in reps if r.status == "ok"]
+    failed = [r for r in reps if r.status == "failed"]
+    status = "skipped" if case.skip_reason else "failed" if failed or not ok else "ok"
+    error = case.skip_reason or (failed[0].error if failed else None)
+    if status == "failed" and error is None:
+        error = "no repetition finished"
+    pooled = stats.summary([s for r in ok for s in r.stats.samples]) if ok else None
+    medians = [r.stats.median for r in ok]
+    first = reps[0].first_call_s if reps else None
+    flops = next((e["flops"] for e in entries if e.get("flops")), None)
+    warnings = sorted({w for e in entries for w in e.get("warnings", [])})
+    return schema.Benchmark(
+        name=case.name, group=case.groups[0], groups=list(case.groups),
+        implementation=case.implementation, device=case.device, params=dict(case.params),
+        status=status, error=error, warnings=warnings,
+        stats=schema.Stats(**pooled) if pooled else None, repetitions=reps,
+        spread=stats.spread(medians) if ok else None, unstable=stats.unstable(medians),
+        noisy=bool(pooled and stats.noisy(pooled["iqr"], pooled["median"])),
+        compile_s=first if compiles else None, first_call_s=first, flops=flops,
+        gflops=flops / pooled["median"] / 1e9 if flops and pooled else None)

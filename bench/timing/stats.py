@@ -1,21 +1,41 @@
-"""Pure arithmetic over timing samples (seconds): the noise flag and significance.
+"""Pure arithmetic over timing samples (seconds): summaries, stability, and the verdict rule.
 
-No torch and no I/O here, so the report side can import it and the tests can pin every number
-by hand. pytest-benchmark computes each case's summary statistics; significance follows asv's
-rule (Mann-Whitney U p < 0.002 and a median ratio beyond 1.1x either way).
+No torch and no I/O here, so the report side can import it and the tests can pin the numbers.
+
+The design of a measurement (issue #11): a case is timed in R repetitions, each a fresh worker
+process; inside a repetition pytest-benchmark takes n rounds. Rounds of one process are not
+independent samples of what a user gets (the machine drifts between processes and over minutes),
+so no verdict is drawn from a test on rounds. A difference is real only when
+
+    the ratio of medians B / A lies beyond the factor (1.1x, asv's default) with its whole
+    hierarchical-bootstrap interval: resample the repetitions of each side with replacement,
+    then the rounds inside each drawn repetition, take the median of the pooled draw, and
+    repeat; the 95 % percentile interval of median(B*) / median(A*) must lie above 1.1 (B
+    slower) or below 1 / 1.1 (B faster).
+
+Resampling repetitions first makes the interval as wide as the disagreement between processes:
+with two repetitions that disagree by 15 %, the interval spans both, and nothing inside that
+spread can be called a difference.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-# asv: `asv.statistics.is_different(..., p_threshold=0.002)` and `asv compare --factor 1.1`. A
-# change counts only when BOTH hold — either alone flags run-to-run noise as a change.
-SIGNIFICANCE_P = 0.002
-SIGNIFICANCE_FACTOR = 1.1
-NOISY_IQR_FRACTION = 0.10
+import numpy as np
+
+FACTOR = 1.1  # asv compare --factor: smaller changes are never called, whatever the interval
+CONFIDENCE = 0.95  # of the bootstrap interval
+BOOTSTRAP_DRAWS = 2000
+NOISY_IQR_FRACTION = 0.10  # IQR/median above this: the rounds of a case scatter (torch's 10 %)
+UNSTABLE_SPREAD = 0.10  # repetition medians further apart than this: the case is unstable
+# A verdict needs repetitions on both sides: with one, nothing says how far another process
+# would land (schema-1 files hold one repetition per case, so they compare but never decide).
+MIN_REPETITIONS = 2
 
 
 def noisy(iqr: float, median: float, threshold: float = NOISY_IQR_FRACTION) -> bool:
@@ -28,48 +48,113 @@ def noisy(iqr: float, median: float, threshold: float = NOISY_IQR_FRACTION) -> b
     return iqr / median > threshold
 
 
-def _median(values: Sequence[float]) -> float:
+def spread(medians: Sequence[float]) -> float:
+    """How far repetition medians disagree: max / min - 1 (0 for a single repetition)."""
+    values = [m for m in medians if m is not None]
+    if len(values) < 2:
+        return 0.0
+    low = min(values)
+    return math.inf if low <= 0 else max(values) / low - 1.0
+
+
+def unstable(medians: Sequence[float], threshold: float = UNSTABLE_SPREAD) -> bool:
+    """True when the repetition medians disagree by more than `threshold` (10 %)."""
+    return spread(medians) > threshold
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """B against the baseline A: ratio of medians (> 1 = B slower) and its bootstrap interval."""
+
+    ratio: float
+    low: float
+    high: float
+    verdict: str  # "slower" | "faster" | "same"
+    factor: float
+    repetitions: int  # the fewer of the two sides'; below MIN_REPETITIONS the verdict is "same"
+
+    @property
+    def different(self) -> bool:
+        return self.verdict != "same"
+
+
+def _as_reps(reps: Sequence[Sequence[float]]) -> list[np.ndarray]:
+    arrays = [np.asarray(r, dtype=float) for r in reps if len(r) > 0]
+    if not arrays:
+        raise ValueError("no samples: a comparison needs at least one timed round a side")
+    return arrays
+
+
+def _seed(key: str) -> int:
+    """A stable seed per comparison, so the same files always give the same verdicts."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little")
+
+
+def bootstrap_medians(reps: Sequence[np.ndarray], draws: int,
+                      rng: np.random.Generator) -> np.ndarray:
+    """`draws` medians of hierarchical resamples: repetitions first, then rounds inside each.
+
+    Draw i pools R slots; slot k holds a resample (with replacement) of the rounds of repetition
+    picks[i, k]. Slots are padded with NaN to the longest repetition so one nanmedian does all.
+    """
+    r, width = len(reps), max(len(rep) for rep in reps)
+    picks = rng.integers(0, r, size=(draws, r))  # (draws, R) which repetition fills each slot
+    pooled = np.full((draws, r, width), np.nan)
+    for k in range(r):
+        for j, rep in enumerate(reps):
+            rows = np.flatnonzero(picks[:, k] == j)
+            pooled[rows, k, :len(rep)] = rep[rng.integers(0, len(rep), size=(len(rows), len(rep)))]
+    return np.nanmedian(pooled.reshape(draws, r * width), axis=1)
+
+
+def pooled_median(reps: Sequence[Sequence[float]]) -> float:
+    return float(np.median(np.concatenate(_as_reps(reps))))
+
+
+def compare(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], key: str = "",
+            factor: float = FACTOR, confidence: float = CONFIDENCE,
+            draws: int = BOOTSTRAP_DRAWS) -> Verdict:
+    """Is B (lists of rounds, one list per repetition) really slower or faster than A?
+
+    `key` seeds the bootstrap (use the case's name) so a verdict is reproducible. Raises
+    ValueError when a side has no rounds at all.
+    """
+    reps_a, reps_b = _as_reps(a), _as_reps(b)
+    ratio = pooled_median(reps_b) / pooled_median(reps_a)
+    rng = np.random.default_rng(_seed(key))
+    ratios = bootstrap_medians(reps_b, draws, rng) / bootstrap_medians(reps_a, draws, rng)
+    tail = (1.0 - confidence) / 2 * 100
+    low, high = (float(v) for v in np.percentile(ratios, [tail, 100 - tail]))
+    low, high = min(low, ratio), max(high, ratio)  # the point estimate lies inside its interval
+    repetitions = min(len(reps_a), len(reps_b))
+    if repetitions < MIN_REPETITIONS:
+        verdict = "same"
+    elif low > factor:
+        verdict = "slower"
+    elif high < 1.0 / factor:
+        verdict = "faster"
+    else:
+        verdict = "same"
+    return Verdict(ratio, low, high, verdict, factor, repetitions)
+
+
+def summary(samples: Sequence[float]) -> dict:
+    """pytest-benchmark's summary of pooled rounds (its own quartile rule), plus the samples."""
+    from pytest_benchmark.stats import Stats
+
+    values = [float(s) for s in samples]
+    if not values:
+        raise ValueError("no samples: a benchmark needs at least one timed round")
+    stats = Stats()
+    for value in values:
+        stats.update(value)
+    return {"min": stats.min, "max": stats.max, "mean": stats.mean,
+            "stddev": stats.stddev if len(values) > 1 else 0.0, "median": stats.median,
+            "iqr": stats.iqr, "q1": stats.q1, "q3": stats.q3, "rounds": len(values),
+            "samples": values}
+
+
+def median(values: Sequence[float]) -> float:
     if len(values) == 0:
-        raise ValueError("no samples: cannot compare an empty set of timings")
+        raise ValueError("no values: cannot take the median of nothing")
     return statistics.median(values)
-
-
-def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sided Mann-Whitney U p-value that `a` and `b` come from the same distribution.
-
-    scipy's `method="auto"` is exact for small samples without ties and uses the normal
-    approximation (with tie correction) otherwise. Identical constant samples give 1.0.
-    """
-    if len(a) == 0 or len(b) == 0:
-        raise ValueError("no samples: Mann-Whitney needs at least one value on each side")
-    if len(set(a) | set(b)) == 1:
-        return 1.0  # every value tied: no evidence of a difference (scipy would divide by zero)
-    from scipy.stats import mannwhitneyu  # deferred: scipy is slow to import, most callers skip it
-
-    return float(mannwhitneyu(a, b, alternative="two-sided", method="auto").pvalue)
-
-
-def ratio_of_medians(a: Sequence[float], b: Sequence[float]) -> float:
-    """median(b) / median(a): above 1 means `b` is slower than the baseline `a`."""
-    ma, mb = _median(a), _median(b)
-    if ma == 0:
-        return 1.0 if mb == 0 else math.inf
-    return mb / ma
-
-
-def is_significant(
-    a: Sequence[float],
-    b: Sequence[float],
-    p: float = SIGNIFICANCE_P,
-    factor: float = SIGNIFICANCE_FACTOR,
-) -> tuple[bool, float, float]:
-    """asv's rule: is `b` really different from the baseline `a`?
-
-    Returns (significant, ratio, p_value) with ratio = median(b) / median(a). Significant needs
-    both p_value < p and ratio > factor or ratio < 1 / factor. With 5 rounds a side the smallest
-    exact p-value is 2/252 ~ 0.008, so small runs can never be called significant — by design.
-    """
-    ratio = ratio_of_medians(a, b)
-    p_value = mann_whitney(a, b)
-    beyond = ratio > factor or ratio < 1.0 / factor
-    return (p_value < p and beyond), ratio, p_value

@@ -1,6 +1,7 @@
 """How much the trainer adds to a bare training step (pytest-benchmark; not part of the test suite).
 
-    .venv/bin/python -m pytest bench/training/bench_trainer_overhead.py --benchmark-only -p no:cacheprovider
+    .venv/bin/python -m pytest bench/training/bench_trainer_overhead.py --benchmark-only \
+        -p no:cacheprovider
 
 Both cases run STEPS steps of ResNet-8 (projection) at batch BATCH on one resident batch:
   bare     forward + cross-entropy + backward + SGD step, nothing else

@@ -40,3 +40,13 @@ def flops_per_image(model: nn.Module, device: torch.device | str = "cpu") -> int
     finally:
         model.train(was_training)
     return int(counter.get_total_flops())
+
+
+def step_flops(step) -> int:
+    """FLOPs of one call of `step()` (forward, and backward when the step runs it), counted
+    eagerly under FlopCounterMode; the step's own device synchronisation is harmless here."""
+    with (warnings.catch_warnings(), torch.compiler.set_stance("force_eager"),
+          FlopCounterMode(display=False) as counter):
+        warnings.filterwarnings("ignore", message=r"Using `torch.compile\(module\)` when")
+        step()
+    return int(counter.get_total_flops())

@@ -16,6 +16,7 @@ from bench.data.tensors import to_tensors
 from bench.errors import one_line
 from bench.faults import injected_failure
 from bench.run.progress import Progress
+from bench.store.schema import Training
 from bench.system.device import set_seed
 from bench.timing.cases import TrainCase
 from bench.timing.profiles import Profile
@@ -32,16 +33,16 @@ def build_model(tc: TrainCase) -> torch.nn.Module:
     return RowRNNClassifier(tc.spec.variant)
 
 
-def failed_record(tc: TrainCase, profile: Profile, error: str) -> dict:
-    return {"name": tc.name, "model": tc.spec.model, "variant": tc.spec.variant,
-            "device": tc.device, "seed": tc.seed, "params_count": None, "flops": None,
-            "epochs": [], "time_to_target_s": None, "target_acc": profile.target_acc,
-            "train_images": None, "test_images": None, "images_per_s": None,
-            "status": "failed", "error": error}
+def failed_record(tc: TrainCase, profile: Profile, error: str) -> Training:
+    return Training(name=tc.name, model=tc.spec.model, variant=tc.spec.variant,
+                    device=tc.device, seed=tc.seed, status="failed", error=error,
+                    params_count=None, flops=None, epochs=[], time_to_target_s=None,
+                    target_acc=profile.target_acc, train_images=None, test_images=None,
+                    images_per_s=None)
 
 
 def train_one(tc: TrainCase, profile: Profile, tensors, device: torch.device,
-              status: Callable[[str], None]) -> dict:
+              status: Callable[[str], None]) -> Training:
     from bench.training.trainer import TrainConfig, train
 
     injected_failure(tc.name)
@@ -53,7 +54,7 @@ def train_one(tc: TrainCase, profile: Profile, tensors, device: torch.device,
         config = dataclasses.replace(config, lr=tc.spec.lr)
     record = train(model, tensors, config, device, status, model_name=tc.spec.model,
                    variant=tc.spec.variant)
-    return {**record.as_dict(), "name": tc.name}
+    return dataclasses.replace(record, name=tc.name)
 
 
 def run_training(pending: list[TrainCase], profile: Profile, dataset, device: torch.device,
@@ -71,4 +72,4 @@ def run_training(pending: list[TrainCase], profile: Profile, dataset, device: to
             record = failed_record(tc, profile, one_line(exc))
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-        save("training", record)
+        save("training", record.as_dict())

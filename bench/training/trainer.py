@@ -6,7 +6,7 @@
     tensors = to_tensors(load(), "cpu")
     record = train.train(model, tensors, train.TrainConfig(epochs=2), "cpu",
                          model_name="resnet", variant="projection")
-    record.as_dict()   # the training[] entry of results.json
+    record.as_dict()   # a bench.store.schema.Training: the training[] entry of results.json
 
 The step loop adds as little as it can to a bare forward + backward + step: batches are index
 slices of one seeded permutation per epoch, the loss is summed on the device and read only at
@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,7 @@ from torch import nn
 
 from bench.data.tensors import Tensors, select_balanced
 from bench.errors import UsageError
+from bench.store.schema import Epoch, Training
 from bench.system.device import set_seed, synchronize
 from bench.training.modelinfo import count_params, flops_per_image
 
@@ -62,38 +63,6 @@ class TrainConfig:
         if self.train_limit is not None and self.train_limit < 1:
             raise UsageError(f"train_limit must be a positive number of images, "
                              f"got {self.train_limit}")
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    epoch: int  # 1-based
-    time_s: float  # training wall time of this epoch, evaluation excluded
-    train_loss: float  # mean cross-entropy over the epoch's training images
-    test_acc: float  # fraction of the test set classified correctly after this epoch
-
-
-@dataclass(frozen=True)
-class TrainRecord:
-    model: str
-    variant: str
-    device: str
-    seed: int
-    params_count: int
-    flops: int  # forward FLOPs per image (bench.modelinfo)
-    epochs: tuple[EpochRecord, ...]
-    time_to_target_s: float | None  # cumulative training time at the first epoch >= target
-    target_acc: float
-    train_images: int  # training images per epoch
-    test_images: int
-    images_per_s: float  # training throughput over all epochs run
-    status: str = "ok"
-    error: str | None = None
-
-    def as_dict(self) -> dict:
-        """The training[] entry of results.json."""
-        out = asdict(self)
-        out["epochs"] = [asdict(e) for e in self.epochs]
-        return out
 
 
 def lr_factor(schedule: str, step: int, total_steps: int) -> float:
@@ -206,7 +175,7 @@ def make_loop(model: nn.Module, tensors: Tensors, config: TrainConfig,
 
 def train(model: nn.Module, tensors: Tensors, config: TrainConfig, device: torch.device | str,
           progress: Callable[[str], None] | None = None, *, model_name: str = "model",
-          variant: str = "") -> TrainRecord:
+          variant: str = "") -> Training:
     """Train `model` (moved to `device`) on `tensors` and evaluate it on the whole test set after
     every epoch. Seeds everything from `config.seed` first (build the model under your own seed:
     its initial weights are yours). `progress` gets short status lines, at most ~4 a second.
@@ -218,7 +187,7 @@ def train(model: nn.Module, tensors: Tensors, config: TrainConfig, device: torch
     loop = make_loop(model, tensors, config, progress)
     generator = torch.Generator().manual_seed(config.seed)  # CPU: the same order on every device
     n, steps_per_epoch = loop.y.numel(), math.ceil(loop.y.numel() / config.batch_size)
-    epochs: list[EpochRecord] = []
+    epochs: list[Epoch] = []
     elapsed, time_to_target = 0.0, None
     for epoch in range(1, config.epochs + 1):
         order = torch.randperm(n, generator=generator).to(device)  # (N,)
@@ -226,12 +195,15 @@ def train(model: nn.Module, tensors: Tensors, config: TrainConfig, device: torch
         time_s, loss_sum = _timed_epoch(loop, order, (epoch - 1) * steps_per_epoch, label)
         elapsed += time_s
         acc = evaluate(model, tensors.x_test, tensors.y_test, config.eval_batch_size)
-        epochs.append(EpochRecord(epoch, time_s, loss_sum.item() / n, acc))
+        epochs.append(Epoch(epoch, time_s, loss_sum.item() / n, acc))
         loop.ticker.emit(f"{label}  loss {epochs[-1].train_loss:.3f}  test acc {acc:.2%}")
         if time_to_target is None and acc >= config.target_acc:
             time_to_target = elapsed
             if config.stop_at_target:
                 break
-    return TrainRecord(model_name, variant, device.type, config.seed, params_count, flops,
-                       tuple(epochs), time_to_target, config.target_acc, n,
-                       tensors.y_test.numel(), n * len(epochs) / elapsed)
+    return Training(
+        name=f"train/{model_name}/{variant}/seed{config.seed}", model=model_name,
+        variant=variant, device=device.type, seed=config.seed, status="ok", error=None,
+        params_count=params_count, flops=flops, epochs=epochs, time_to_target_s=time_to_target,
+        target_acc=config.target_acc, train_images=n, test_images=tensors.y_test.numel(),
+        images_per_s=n * len(epochs) / elapsed)

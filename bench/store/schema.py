@@ -1,0 +1,206 @@
+"""The results schema (version 2), owned here: one typed, frozen record per kind of entry.
+
+Every writer builds its entries through these classes (`record.as_dict()` is what goes into the
+file), and `bench.store.results.validate` derives its checks from the same fields, so a field
+added here is written and validated at once. docs/architecture.md shows the file's layout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 2
+TOOL = "mnistbench"
+STATUSES = ("ok", "failed", "skipped")
+RUN_STATUSES = ("complete", "partial")
+
+
+def _as_dict(record: object) -> dict:
+    """asdict with tuples as lists (JSON has no tuples)."""
+    def plain(value: object) -> object:
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+    return {k: plain(v) for k, v in dataclasses.asdict(record).items()}
+
+
+class Record:
+    """What every schema record shares: `as_dict()` for the file."""
+
+    def as_dict(self) -> dict:
+        return _as_dict(self)
+
+
+@dataclass(frozen=True)
+class Stats(Record):
+    """pytest-benchmark's summary of timed rounds, in seconds; `samples` keeps every round."""
+
+    min: float
+    max: float
+    mean: float
+    stddev: float
+    median: float
+    iqr: float
+    q1: float
+    q3: float
+    rounds: int
+    samples: list[float]
+
+
+@dataclass(frozen=True)
+class Repetition(Record):
+    """One case in one repetition: one fresh worker process's measurement."""
+
+    repetition: int  # 0-based index of the worker process
+    status: str  # ok | failed | skipped
+    error: str | None
+    stats: Stats | None  # None unless ok
+    first_call_s: float | None  # the first call, timed alone (compilation lands there)
+
+
+@dataclass(frozen=True)
+class Benchmark(Record):
+    """One timed case over all its repetitions.
+
+    A case is identified by its implementation and parameters (`name`, `device`); the groups it
+    is shown in (the main comparison, a sweep) are a list, so a sweep point that equals the main
+    case is measured once and shown in both places.
+    """
+
+    name: str
+    group: str  # the first group it belongs to ("rnn", "rnn-seq_len", "cnn", ...)
+    groups: list[str]
+    implementation: str
+    device: str
+    params: dict
+    status: str  # ok when every repetition that ran is ok; failed when one failed; or skipped
+    error: str | None
+    warnings: list[str]
+    stats: Stats | None  # over the pooled rounds of every ok repetition
+    repetitions: list[Repetition]
+    spread: float | None  # repetition medians: max / min - 1
+    unstable: bool  # spread > 10 %: the processes disagree, treat the median with care
+    noisy: bool  # pooled iqr / median > 10 %
+    compile_s: float | None  # compiling styles: the first call of the first repetition
+    first_call_s: float | None
+    flops: float | None  # per call, torch.utils.flop_counter (backward included when timed)
+    gflops: float | None  # flops / median
+
+
+@dataclass(frozen=True)
+class CalibrationPoint(Record):
+    repetition: int
+    gemm_gflops: float  # the reference GEMM on the run's device
+    host_gemm_gflops: float | None  # the same on the CPU, when the device is a GPU
+
+
+@dataclass(frozen=True)
+class Calibration(Record):
+    """A float32 GEMM timed in every repetition: tells "the machine got slower" from "the code
+    got slower", and gives each case's fraction of the machine's peak."""
+
+    device: str
+    gemm_n: int  # n x n @ n x n, float32
+    gemm_gflops: float  # median over repetitions
+    host_gemm_gflops: float | None
+    repetitions: list[CalibrationPoint]
+
+
+@dataclass(frozen=True)
+class Epoch(Record):
+    epoch: int  # 1-based
+    time_s: float  # training wall time of this epoch, evaluation excluded
+    train_loss: float | None  # mean cross-entropy over the epoch (null: a diverged run's NaN)
+    test_acc: float  # fraction of the test set classified correctly after this epoch
+
+
+@dataclass(frozen=True)
+class Training(Record):
+    """One training run of one seed."""
+
+    name: str
+    model: str
+    variant: str | None
+    device: str
+    seed: int
+    status: str
+    error: str | None
+    params_count: int | None
+    flops: float | None  # forward FLOPs per image
+    epochs: list[Epoch]
+    time_to_target_s: float | None  # cumulative training time at the first epoch >= target
+    target_acc: float | None
+    train_images: int | None  # training images per epoch
+    test_images: int | None
+    images_per_s: float | None  # training throughput over all epochs run
+
+
+@dataclass(frozen=True)
+class Machine(Record):
+    """MLPerf system-description names; `fingerprint` hashes the hardware fields only."""
+
+    host_processor_model_name: str | None
+    host_processor_core_count: int | None
+    host_processor_vcpu_count: int | None
+    host_memory_capacity: str | None
+    accelerator_model_name: str | None
+    accelerators_per_node: int
+    accelerator_memory_capacity: str | None
+    operating_system: str | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Commit(Record):
+    sha: str | None  # None outside a git checkout
+    dirty: bool | None
+
+
+@dataclass(frozen=True)
+class DatasetInfo(Record):
+    """Where the data came from and how much of it a run used."""
+
+    name: str
+    source: str  # data-dir | env | system | cache | download | bundled
+    location: str
+    train_count: int  # images in the files
+    test_count: int
+    train_used: int  # the most training images any training run of this run used
+    verified: bool
+    subset: bool
+    files: dict
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class Results(Record):
+    """The whole file. A partial run (Ctrl-C) has status "partial" and what finished."""
+
+    schema_version: int
+    tool: str
+    run_id: str
+    created_at: str
+    finished_at: str | None
+    status: str
+    profile: str
+    config: dict
+    machine: Machine
+    software: dict
+    commit: Commit
+    dataset: DatasetInfo | None
+    calibration: Calibration | None
+    benchmarks: list[Benchmark] = field(default_factory=list)
+    training: list[Training] = field(default_factory=list)
+    pytest_benchmark_json: str | None = None
+
+
+# Fields that a schema-1 file may lack (added in version 2): validate supplies them on upgrade.
+ADDED_IN_2 = {
+    Benchmark: ("groups", "repetitions", "spread", "unstable", "flops", "gflops",
+                "first_call_s"),
+    Results: ("calibration",),
+    DatasetInfo: ("subset",),
+}

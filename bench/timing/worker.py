@@ -1,0 +1,60 @@
+"""One repetition of a run in a fresh process: `python -m bench.timing.worker JOB.json`.
+
+The runner writes a job (profile, device, threads, seed, repetition, the case names in this
+repetition's order, where to write) and starts one worker per repetition, one after another.
+The worker times the reference GEMM (bench.timing.calibrate), then every case once through
+pytest-benchmark, appending each result to the run's progress.jsonl as it finishes (fsynced,
+so a killed run loses at most the case in flight). It tells the runner what it is doing on
+stdout, one line at a time: `start NAME` and `done NAME`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from bench.store import atomic
+from bench.system.device import set_threads
+from bench.timing import calibrate
+from bench.timing.cases import all_cases
+from bench.timing.profiles import get_profile
+from bench.timing.session import time_cases
+
+
+def run_job(job: dict) -> None:
+    device = torch.device(job["device"])
+    set_threads(job["threads"])
+    progress = Path(job["progress"])
+    repetition = job["repetition"]
+    profile = get_profile(job["profile"])
+    if job["calibrate"]:
+        point = calibrate.measure(device, repetition)
+        atomic.append_jsonl(progress, {"type": "calibration", "record": point.as_dict()})
+    by_name = {case.name: case for case in all_cases(profile, device)}
+    cases = [by_name[name] for name in job["names"]]
+
+    def started(case) -> None:
+        print(f"start {case.name}", flush=True)
+
+    def finished(record: dict) -> None:
+        atomic.append_jsonl(progress, {"type": "repetition", "record": record})
+        print(f"done {record['name']}", flush=True)
+
+    time_cases(cases, profile, device, job["seed"], repetition, progress.parent,
+               on_start=started, on_record=finished)
+
+
+def main(argv: list[str]) -> int:
+    job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    try:
+        run_job(job)
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
