@@ -5,6 +5,7 @@
                    [--seed S] [--only REGEX] [--no-report]
     mnistbench report RESULTS.json [-o REPORT.html]
     mnistbench compare RESULTS.json RESULTS.json [...] [-o COMPARE.html] [--fail-on-regression]
+                       [--json VERDICTS.json]
     mnistbench env [--json]
     mnistbench list
     mnistbench data [--data-dir DIR] [--dataset NAME] [--verify]
@@ -103,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("results", type=_path, nargs="+")
     compare.add_argument("-o", "--output", type=_path, default=Path("compare.html"))
     compare.add_argument("--fail-on-regression", action="store_true",
-                         help="exit 1 when a same-hardware case is significantly slower")
+                         help="exit 1 when a same-hardware case is slower beyond the noise")
+    compare.add_argument("--json", type=_path, default=None, metavar="FILE",
+                         help="also write the verdicts for machines (a CI gate) as JSON")
 
     env = sub.add_parser("env", help="the hardware/software metadata recorded in results")
     env.add_argument("--json", action="store_true", help="print the exact JSON block")
@@ -183,8 +186,10 @@ def cmd_compare(args) -> int:
     _check_output(args.output, args.results)
     from reports.compare import write_compare
 
-    code = write_compare(args.results, args.output, args.fail_on_regression)
+    code = write_compare(args.results, args.output, args.fail_on_regression, args.json)
     print(f"wrote {args.output}")
+    if args.json is not None:
+        print(f"wrote {args.json}")
     return code
 
 

@@ -36,7 +36,7 @@ def reference_shortcuts() -> dict[str, str]:
 
 def sweep_groups(bench: pd.DataFrame) -> list[str]:
     """The sweep groups present, sequence length first (it carries the linearity claim)."""
-    groups = {g for g in bench["group"].unique() if str(g).startswith(SWEEP_PREFIX)}
+    groups = {g for gs in bench["groups"] for g in gs if str(g).startswith(SWEEP_PREFIX)}
     return sorted(groups, key=lambda g: (sweep_param(g) != "seq_len", g))
 
 
@@ -52,56 +52,46 @@ def sweep_cases(bench: pd.DataFrame, group: str) -> pd.DataFrame:
     return cases.assign(x=x.astype(float)).dropna(subset=["x"])
 
 
+def in_group(bench: pd.DataFrame, group: str) -> pd.Series:
+    """Cases shown in `group`: a case lists every group it belongs to (a sweep point equal to
+    the main case is one record in several groups)."""
+    return bench["groups"].map(lambda groups: group in groups).astype(bool)
+
+
 def ok_cases(bench: pd.DataFrame, group: str | None = None) -> pd.DataFrame:
     """Cases that ran and have a median, optionally of one group."""
     mask = (bench["status"] == "ok") & bench["median"].notna()
     if group is not None:
-        mask &= bench["group"] == group
+        mask &= in_group(bench, group)
     return bench[mask]
 
 
 def with_speedup(cases: pd.DataFrame) -> pd.DataFrame:
-    """Add `speedup_native`: the native median of the same workload divided by this median."""
-    keys = ["group", "device", "pass", "config"]
-    native = (cases[cases["implementation"] == baseline_style()]
-              .set_index(keys)["median"].rename("native_median"))
+    """Add `speedup_native`: the native median of the same workload divided by this median.
+
+    The workload is (device, pass, params); a schema-1 file may hold the same workload twice
+    (main group and sweep), in which case the first native record is the reference.
+    """
+    keys = ["device", "pass", "config"]
+    native = cases[cases["implementation"] == baseline_style()].set_index(keys)["median"]
+    native = native[~native.index.duplicated()].rename("native_median")
     merged = cases.join(native, on=keys)
     return merged.assign(speedup_native=merged["native_median"] / merged["median"])
 
 
-@dataclass(frozen=True)
-class RnnHeadline:
-    """The fastest style of one (device, pass) and how it compares."""
+def peak_fraction(cases: pd.DataFrame, calibration: dict | None) -> pd.Series:
+    """Each case's achieved GFLOP/s over the calibrated GEMM peak of its device (NaN unknown).
 
-    device: str
-    pass_: str
-    fastest: str
-    fastest_median: float
-    speedup_native: float | None  # None when native was not measured
-    slowest: str
-    speedup_slowest: float
-    styles: int
-    noisy: bool  # one of the cases the sentence divides (fastest, native, slowest) is noisy
-
-
-def rnn_headlines(bench: pd.DataFrame) -> list[RnnHeadline]:
-    """One headline per (device, pass) of the main RNN group."""
-    out = []
-    cases = with_speedup(ok_cases(bench, "rnn"))
-    for (device, pass_), part in cases.groupby(["device", "pass"], sort=True):
-        ordered = part.sort_values("median")
-        best, worst = ordered.iloc[0], ordered.iloc[-1]
-        native = best["speedup_native"]
-        quoted = ordered[ordered["implementation"].isin(
-            [best["implementation"], worst["implementation"], baseline_style()])]
-        out.append(RnnHeadline(
-            device=device, pass_=pass_, fastest=best["implementation"],
-            fastest_median=float(best["median"]),
-            speedup_native=None if pd.isna(native) else float(native),
-            slowest=worst["implementation"],
-            speedup_slowest=float(worst["median"] / best["median"]), styles=len(ordered),
-            noisy=bool(quoted["noisy"].any())))
-    return out
+    The calibration's `gemm_gflops` is the run device's peak; a CPU case in a GPU run is
+    measured against `host_gemm_gflops`.
+    """
+    if not calibration:
+        return pd.Series(float("nan"), index=cases.index, dtype=float)
+    peaks = {calibration.get("device"): calibration.get("gemm_gflops")}
+    if calibration.get("device") != "cpu":
+        peaks["cpu"] = calibration.get("host_gemm_gflops")
+    peak = pd.to_numeric(cases["device"].map(peaks), errors="coerce")
+    return (cases["gflops"] / peak).astype(float)
 
 
 def linear_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
@@ -130,7 +120,7 @@ def sweep_fits(bench: pd.DataFrame, group: str) -> pd.DataFrame:
 
 def _timing(cnn: pd.DataFrame, pass_: str) -> pd.DataFrame:
     part = cnn[cnn["pass"] == pass_].set_index(["device", "family", "shortcut"])
-    return part[["median", "iqr", "q1", "q3"]].add_prefix(f"{pass_}_")
+    return part[["median", "iqr", "q1", "q3", "gflops"]].add_prefix(f"{pass_}_")
 
 
 def accuracy_over_seeds(training: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

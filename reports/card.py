@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.timing import stats
 from reports import fmt
 
 
@@ -40,6 +41,28 @@ def _dataset(ds: dict) -> str:
     return f"{ds.get('name')} from {ds.get('source')} ({ds.get('location')}); {counts}; {checked}"
 
 
+def _rates(points: list[dict], key: str) -> list[float]:
+    return [p[key] for p in points if p.get(key) is not None]
+
+
+def calibration(data: dict) -> str:
+    """'float32 GEMM 1024×1024 on cpu: 84.2 GFLOP/s (median of 3 repetitions: 83.9, 84.2, 85.0;
+    spread 1.3 %)', or why there is none."""
+    cal = data.get("calibration")
+    if not cal:
+        return ("not measured (a schema-1 file)" if data.get("upgraded_from") == 1
+                else "not measured")
+    rates = _rates(cal.get("repetitions") or [], "gemm_gflops")
+    n = cal.get("gemm_n")
+    text = (f"float32 GEMM {n}×{n} on {cal.get('device')}: {fmt.gflops(cal['gemm_gflops'])} "
+            f"(median of {len(rates)} repetition{'s' if len(rates) != 1 else ''}: "
+            f"{', '.join(fmt.gflops(r)[:-8] for r in rates)}; spread "
+            f"{fmt.percent(stats.spread(rates))})")
+    if cal.get("host_gemm_gflops") is not None:
+        text += f"; host CPU {fmt.gflops(cal['host_gemm_gflops'])}"
+    return text
+
+
 def fields(data: dict) -> list[tuple[str, str]]:
     """(label, value) pairs of the card, in display order; every value is plain text."""
     m, s = data["machine"], data["software"]
@@ -64,17 +87,20 @@ def fields(data: dict) -> list[tuple[str, str]]:
         ("Finished", fmt.text(data.get("finished_at")) if data.get("finished_at")
          else "not finished"),
         ("Fingerprint", fmt.text(m.get("fingerprint"))),
+        ("Calibration", calibration(data)),
         ("Dataset", _dataset(data["dataset"]) if data.get("dataset") else "none loaded"),
     ]
 
 
 def banners(data: dict) -> list[Banner]:
-    """Notices for an incomplete run, the bundled MNIST subset and unverified data."""
+    """Notices for an incomplete run, one repetition per case, a machine whose speed moved
+    during the run, the bundled MNIST subset and unverified data."""
     out = []
     if data.get("status") == "partial":
         out.append(Banner("danger", "Incomplete run",
                           "This run was interrupted: some cases are missing. Resume it with "
                           "`mnistbench run --resume` before drawing conclusions."))
+    out += _measurement_banners(data)
     ds = data.get("dataset")
     if not ds:  # a run that trained nothing may carry no dataset at all
         return out
@@ -88,4 +114,21 @@ def banners(data: dict) -> list[Banner]:
         out.append(Banner("warn", "Dataset not verified",
                           "The MNIST files' checksums were not matched against the standard "
                           "files" + (f" ({notes})." if notes else ".")))
+    return out
+
+
+def _measurement_banners(data: dict) -> list[Banner]:
+    out = []
+    if data.get("upgraded_from") == 1:
+        out.append(Banner("info", "Version-1 results: one repetition per case",
+                          "This file predates repetitions: each case ran in one process, so no "
+                          "difference between styles or runs can be called real; rankings are "
+                          "by median only. Re-run with this version for verdicts."))
+    rates = _rates((data.get("calibration") or {}).get("repetitions") or [], "gemm_gflops")
+    if stats.unstable(rates):
+        out.append(Banner("warn", "The machine's speed moved during this run",
+                          f"The reference GEMM ran at {', '.join(fmt.gflops(r) for r in rates)} "
+                          f"in its repetitions (spread {fmt.percent(stats.spread(rates))}): "
+                          "something else was using this machine; repeat the run before "
+                          "trusting small differences."))
     return out

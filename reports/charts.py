@@ -69,20 +69,47 @@ def _unit(values: pd.Series) -> tuple[str, float]:
 
 
 def _labels(cases: pd.DataFrame) -> list[str]:
-    """Implementation names, or full case names where one implementation appears twice."""
+    """Implementation names, or full case names where one implementation appears twice; each
+    marked (unstable) / (noisy) when its repetitions disagree / its rounds scatter."""
     impls = cases["implementation"].tolist()
     names = impls if len(set(impls)) == len(impls) else cases["name"].tolist()
-    return [f"{n} (noisy)" if noisy else n for n, noisy in zip(names, cases["noisy"], strict=True)]
+    marks = [" (unstable)" if u else " (noisy)" if n else ""
+             for u, n in zip(cases["unstable"], cases["noisy"], strict=True)]
+    return [n + m for n, m in zip(names, marks, strict=True)]
+
+
+def _plain_log_ticks(axis) -> None:
+    """Log-scale ticks as plain numbers: the default formatter writes mathtext, which stays
+    literal with math parsing off."""
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _strip(ax, ordered: pd.DataFrame, scale: float) -> None:
+    """Each case's repetition medians as points on its row (a small vertical offset each), the
+    pooled median as a bar; unstable cases in red."""
+    for y, (_, case) in enumerate(ordered.iterrows()):
+        reps = np.asarray(case["rep_medians"], dtype=float) * scale
+        offsets = np.linspace(-0.18, 0.18, len(reps)) if len(reps) > 1 else np.zeros(len(reps))
+        color = "#dc2626" if case["unstable"] else "#111827"
+        ax.plot([case["median"] * scale] * 2, [y - 0.3, y + 0.3], color="#9ca3af", lw=1.5)
+        ax.scatter(reps, y + offsets, s=16, color=color, zorder=3)
+    ax.set_xscale("log")  # equal relative spreads look equally wide, fast case or slow
+    _plain_log_ticks(ax.xaxis)
+    ax.margins(x=0.15)
 
 
 def bar_medians(cases: pd.DataFrame, title: str, colors: dict[str, str], salt: str) -> str:
-    """Horizontal bars of median time, fastest on top, IQR whiskers, value at each bar's end."""
+    """Horizontal bars of median time, fastest on top, IQR whiskers, value at each bar's end;
+    beside them a strip plot of every repetition's median (fresh processes) on the same rows."""
     ordered = cases.sort_values("median", ascending=False)
     unit, scale = _unit(ordered["median"])
     med = ordered["median"].to_numpy() * scale
     err = np.vstack([med - ordered["q1"].to_numpy() * scale,
                      ordered["q3"].to_numpy() * scale - med])
-    with _figure(0.9 + 0.32 * len(ordered), salt) as (fig, (ax,)):
+    with _figure(0.9 + 0.32 * len(ordered), salt, ncols=2, width_in=WIDTH_IN + 3.0) as (
+            fig, (ax, strip)):
         pos = np.arange(len(ordered))
         ax.barh(pos, med, xerr=np.clip(err, 0, None), capsize=3, height=0.6,
                 color=[colors.get(i, _COLORS[0]) for i in ordered["implementation"]],
@@ -92,17 +119,31 @@ def bar_medians(cases: pd.DataFrame, title: str, colors: dict[str, str], salt: s
         for y, (end, seconds) in enumerate(zip(ends, ordered["median"], strict=True)):
             ax.text(end, y, f"  {fmt.duration(seconds)}", va="center", fontsize=8)
         ax.set_xlim(0, ends.max() * 1.3)
-        ax.set_xlabel(f"median time per call ({unit}); whiskers: interquartile range")
+        ax.set_xlabel(f"median time per call ({unit}); whiskers: IQR")
         ax.set_title(title, loc="left")
-        ax.grid(axis="y", visible=False)
+        _strip(strip, ordered, scale)
+        strip.set_yticks(pos, [""] * len(pos))
+        strip.set_ylim(ax.get_ylim())
+        strip.set_xlabel(f"repetition medians ({unit}, log scale); grey: pooled median")
+        for a in (ax, strip):
+            a.grid(axis="y", visible=False)
         return _svg(fig, title, salt)
+
+
+def log_y_wanted(values: np.ndarray) -> bool:
+    """A log scale once the slowest style is 5x the fastest: on a linear axis the fast ones
+    would be a flat line at the bottom."""
+    values = values[values > 0]
+    return values.size > 1 and values.max() / values.min() > 5
 
 
 def sweep_chart(cases: pd.DataFrame, x_col: str, x_label: str, fits: pd.DataFrame | None,
                 title: str, colors: dict[str, str], salt: str) -> str:
-    """Median time against one swept parameter per style; dashed least-squares lines if `fits`."""
+    """Median time against one swept parameter per style, each repetition's median as a dot;
+    dashed least-squares lines if `fits`. Log time axis when the styles span more than 5x."""
     unit, scale = _unit(cases["median"])
-    with _figure(3.4, salt) as (fig, (ax,)):
+    log_y = log_y_wanted(cases["median"].to_numpy(float))
+    with _figure(3.6, salt) as (fig, (ax,)):
         for impl, part in cases.sort_values(x_col).groupby("implementation", sort=True):
             x, med = part[x_col].to_numpy(float), part["median"].to_numpy() * scale
             err = np.vstack([med - part["q1"].to_numpy() * scale,
@@ -110,16 +151,27 @@ def sweep_chart(cases: pd.DataFrame, x_col: str, x_label: str, fits: pd.DataFram
             color = colors.get(impl, _COLORS[0])
             ax.errorbar(x, med, yerr=np.clip(err, 0, None), marker="o", ms=4, capsize=3,
                         color=color, label=impl)
+            dots = [(xi, m * scale) for xi, ms in zip(x, part["rep_medians"], strict=True)
+                    for m in ms]
+            if dots:
+                ax.scatter(*zip(*dots, strict=True), s=7, color=color, alpha=0.5, lw=0)
             fit = None if fits is None else fits[fits["implementation"] == impl]
             if fit is not None and len(fit) and np.isfinite(fit["slope"].iloc[0]):
                 slope, intercept, r2 = fit[["slope", "intercept", "r2"]].iloc[0]
-                ax.plot(x, (slope * x + intercept) * scale, "--", color=color, lw=1,
+                line = (slope * x + intercept) * scale
+                keep = line > 0  # a negative intercept cannot be drawn on a log axis
+                ax.plot(x[keep], line[keep], "--", color=color, lw=1,
                         label=f"{impl} linear fit, R² = {r2:.3f}")
         ax.set_xlabel(x_label)
-        ax.set_ylabel(f"median time ({unit})")
-        ax.set_ylim(bottom=0)
+        if log_y:
+            ax.set_yscale("log")
+            _plain_log_ticks(ax.yaxis)
+            ax.set_ylabel(f"median time ({unit}, log scale)")
+        else:
+            ax.set_ylim(bottom=0)
+            ax.set_ylabel(f"median time ({unit})")
         ax.set_title(title, loc="left")
-        ax.legend(fontsize=8, loc="upper left")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         return _svg(fig, title, salt)
 
 
@@ -185,7 +237,7 @@ def curves_chart(training: pd.DataFrame, title: str, colors: dict[str, str], sal
 def speedup_chart(rows: pd.DataFrame, title: str, salt: str) -> str:
     """Speed-up of each matched case over its baseline (log scale); real differences in blue.
 
-    Whiskers run from baseline q1 / compared q3 to baseline q3 / compared q1.
+    Whiskers: the verdict's bootstrap interval (bench.timing.stats.compare), as a speed-up.
     """
     ordered = rows.sort_values("speedup")
     with _figure(0.9 + 0.26 * len(ordered), salt, width_in=8.0) as (fig, (ax,)):

@@ -1,8 +1,39 @@
-"""`mnistbench compare`: two or more results files side by side in one self-contained HTML file.
+"""`mnistbench compare`: two or more results files side by side in one self-contained HTML file,
+and with --json the verdicts for machines.
 
-Runs on the same hardware fingerprint read as a regression check (significantly slower cases are
-flagged, and fail the command with --fail-on-regression); runs on different hardware read as a
-speed-up comparison, with a chart.
+Runs on the same hardware fingerprint read as a regression check (cases slower beyond the noise
+by bench.timing.stats.compare are regressions, and fail the command with --fail-on-regression);
+runs on different hardware read as a speed-up comparison, with a chart. Each later run's
+calibration (the reference GEMM) is compared with the first run's: when it moved beyond the noise
+(reports.matching.calibrations) the summary says the machine itself ran faster or slower, and by
+how much, beside the raw ratios; the verdicts themselves stay on the raw times.
+
+`--json FILE` (a CI gate reads it; written with the HTML, all or nothing) holds:
+
+    {"tool": "mnistbench", "kind": "compare", "format_version": 1,
+     "factor": 1.1, "confidence": 0.95,          # the verdict rule's parameters
+     "baseline": {"path", "run_id", "fingerprint", "gemm_gflops"},     # the first file given
+     "regressions": 3,                           # total over every run: what --fail-on-regression
+                                                 # counts
+     "runs": [{                                  # one per later file, in the order given
+        "run": 2, "path", "run_id", "fingerprint",
+        "same_hardware": true,                   # fingerprint equal to the first run's
+        "calibration": {"base_gflops", "gflops", # null when a side has none (schema-1 files)
+                        "ratio",                 # gflops / base_gflops: > 1 the machine ran faster
+                        "low", "high",           # its 95 % bootstrap interval
+                        "moved": "slower"},      # "faster" | "slower" | null (within the noise)
+        "regressions": 3, "improvements": 0,
+        "cases": [{"name", "device",             # the identity (bench.store.results.IDENTITY)
+                   "baseline_run": 1,            # the first run (1-based) that has the case
+                   "ratio": 1.25,                # median(this run) / median(baseline): > 1 slower
+                   "low": 1.19, "high": 1.31,    # its 95 % hierarchical-bootstrap interval
+                   "repetitions": 3,             # the fewer of the two sides'
+                   "verdict": "regression",      # regression | improvement | same on the same
+                                                 # hardware; slower | faster | same across machines
+                   "baseline_median_s", "median_s"}]}]}
+
+Only cases matched on their identity (name and device) are listed; the same workload on another
+device is in the HTML's "Across devices" table only.
 """
 
 from __future__ import annotations
@@ -13,7 +44,8 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import UsageError
-from reports import card, charts, fmt, matching
+from bench.timing import stats
+from reports import card, charts, fmt, gate, matching
 from reports.card import Banner
 from reports.load import Run, load_run
 from reports.tables import Table, make_table
@@ -26,12 +58,22 @@ def _run_label(i: int) -> str:
 
 def _runs_table(runs: list[Run]) -> Table:
     spec = [("Run", False), ("Run id", False), ("File", False), ("Device", False),
-            ("Status", False), ("Hardware vs run 1", False)]
+            ("Status", False), ("Repetitions", True), ("Hardware vs run 1", False)]
     rows = [[_run_label(i), r.run_id, str(r.path), fmt.text(r.data["config"].get("device")),
-             r.data["status"], "—" if i == 0 else
+             r.data["status"], _repetitions(r), "—" if i == 0 else
              ("same fingerprint" if r.fingerprint == runs[0].fingerprint else "different")]
             for i, r in enumerate(runs)]
     return make_table(spec, rows)
+
+
+def _repetitions(run: Run) -> str:
+    counts = run.bench["rep_medians"].map(len)
+    counts = counts[counts > 0]
+    if counts.empty:
+        return fmt.DASH
+    low, high = counts.min(), counts.max()
+    text = str(low) if low == high else f"{low}–{high}"
+    return text + (" (schema 1)" if run.schema_version == 1 else "")
 
 
 def _machines_table(runs: list[Run]) -> Table:
@@ -46,23 +88,42 @@ def _banners(runs: list[Run]) -> list[Banner]:
             for i, r in enumerate(runs) for b in card.banners(r.data)]
 
 
-def _pairs_table(pairs: pd.DataFrame, cross_device: bool = False) -> Table:
-    """Matched cases: baseline and compared medians, their ratio, p-value and verdict.
+def _interval(low: float, high: float) -> str:
+    return f"[{fmt.ratio(low)[:-1]}–{fmt.ratio(high)}]"
 
-    Same-device pairs show the time ratio (above 1x = slower, the regression view); pairs across
-    devices show the speed-up (above 1x = faster, the hardware view).
+
+def _machine_factor(cal: pd.DataFrame) -> dict[int, float]:
+    """Per compared run, its calibration ratio (GEMM rate vs run 1), where both have one."""
+    return {int(c["run"]): float(c["ratio"]) for _, c in cal.iterrows() if pd.notna(c["ratio"])}
+
+
+def _pairs_table(pairs: pd.DataFrame, machine: dict[int, float] | None = None,
+                 cross_device: bool = False) -> Table:
+    """Matched cases: baseline and compared medians, their ratio with its interval, verdict.
+
+    Same-device pairs show the time ratio (above 1x = slower, the regression view), and with a
+    calibration on both sides that ratio times the GEMM-rate ratio (the time ratio with the
+    machine's own change divided out); pairs across devices show the speed-up.
     """
+    machine = machine or {}
+    adjusted = not cross_device and bool(machine)
     spec = [("Case", False), ("Devices" if cross_device else "Device", False), ("Runs", False),
             ("Baseline, median (IQR)", True), ("Compared, median (IQR)", True),
-            ("Speed-up" if cross_device else "Time ratio", True), ("p", True), ("Verdict", False)]
+            ("Speed-up [95 % interval]" if cross_device else "Time ratio [95 % interval]", True)]
+    spec += [("Time ratio ÷ machine", True)] if adjusted else []
+    spec += [("Repetitions", True), ("Verdict", False)]
     rows, flags = [], []
     for _, p in pairs.iterrows():
         device = f"{p['device']} → {p['other_device']}" if cross_device else p["device"]
-        rows.append([p["name"], device, f"{p['base_run'] + 1} → {p['run'] + 1}",
-                     fmt.duration_spread(p["base_median"], p["base_iqr"]),
-                     fmt.duration_spread(p["median"], p["iqr"]),
-                     fmt.ratio(p["speedup"] if cross_device else p["ratio"]), f"{p['p']:.2g}",
-                     p["verdict"]])
+        shown = (fmt.ratio(p["speedup"]) + " " + _interval(p["speedup_low"], p["speedup_high"])
+                 if cross_device else fmt.ratio(p["ratio"]) + " " + _interval(p["low"], p["high"]))
+        row = [p["name"], device, f"{p['base_run'] + 1} → {p['run'] + 1}",
+               fmt.duration_spread(p["base_median"], p["base_iqr"]),
+               fmt.duration_spread(p["median"], p["iqr"]), shown]
+        if adjusted:
+            factor = machine.get(int(p["run"]))
+            row.append(fmt.DASH if factor is None else fmt.ratio(p["ratio"] * factor))
+        rows.append(row + [str(p["repetitions"]), p["verdict"]])
         flags.append("bad" if p["regression"] else "")
     return make_table(spec, rows, flags)
 
@@ -107,10 +168,28 @@ def _speedup_charts(pairs: pd.DataFrame) -> list[Chart]:
         rows = cross.assign(case=cross["name"] + " (" + cross["other_device"] + ")")
         chart = charts.speedup_chart(rows, title, charts.strip_id(f"cmp-{run_index}"))
         out.append(Chart(title, svg(chart), "Bars: ratio of medians, baseline / compared; above "
-                         "1× the compared run is faster. Whiskers: baseline q1 / compared q3 to "
-                         "baseline q3 / compared q1. Blue: significant (p < 0.002 and beyond "
+                         "1× the compared run is faster. Whiskers: the 95 % hierarchical-"
+                         "bootstrap interval. Blue: a real difference (the whole interval beyond "
                          "1.1×); grey: within the noise."))
     return out
+
+
+def calibration_sentence(c: pd.Series) -> str:
+    """What the reference GEMM says about one compared run's machine, in words."""
+    who = _run_label(int(c["run"]))
+    if pd.isna(c["ratio"]):
+        return (f"{who}: no calibration to compare (a schema-1 file, or a run without one), so "
+                "a change of the machine's own speed cannot be told from a change of the code.")
+    rates = (f"its reference GEMM reached {fmt.gflops(c['gflops'])} against "
+             f"{fmt.gflops(c['base_gflops'])} in run 1 ({fmt.ratio(c['ratio'])} "
+             f"{_interval(c['low'], c['high'])}, {c['repetitions']} repetitions)")
+    if not c["same_hardware"]:
+        return f"{who} ran on other hardware: {rates}."
+    if c["moved"] is None:
+        return f"{who}: the machine itself did not move beyond the noise; {rates}."
+    return (f"{who}: the machine itself ran {fmt.percent(abs(c['ratio'] - 1))} {c['moved']} "
+            f"than in run 1 — {rates}, so the reference took {fmt.ratio(1 / c['ratio'])} the "
+            "time. The time ratios below are raw; “Time ratio ÷ machine” divides this out.")
 
 
 def _summary(pairs: pd.DataFrame) -> list[str]:
@@ -121,44 +200,57 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
         faster = int((part["significant"] & (part["ratio"] < 1)).sum())
         slower = int((part["significant"] & (part["ratio"] > 1)).sum())
         kind = "same hardware: a regression check" if same else "different hardware or device"
+        worse, better = ("regressions", "improvements") if same else ("slower", "faster")
         geomean = float(np.exp(np.log(part["speedup"].astype(float)).mean()))
+        undecided = int((part["repetitions"] < stats.MIN_REPETITIONS).sum())
         lines.append(f"{_run_label(run_index)} ({kind}): {len(part)} matched cases, "
-                     f"{slower} significantly slower, {faster} significantly faster, "
-                     f"{len(part) - slower - faster} within the noise; geometric-mean speed-up "
-                     f"over its baselines {fmt.ratio(geomean)}.")
+                     f"{slower} {worse}, {faster} {better}, "
+                     f"{len(part) - slower - faster} within the noise"
+                     + (f" ({undecided} with one repetition a side: undecidable)"
+                        if undecided else "")
+                     + f"; geometric-mean speed-up over its baselines {fmt.ratio(geomean)}.")
     return lines or ["No case ran in more than one of these runs."]
 
 
 def compare_context(runs: list[Run]) -> dict:
-    """Everything compare.html shows."""
+    """Everything compare.html shows, and the verdicts --json writes."""
     same_device = matching.pairs(runs)
     cross_device = matching.pairs(runs, by_device=False)
     both = pd.concat([same_device, cross_device], ignore_index=True)
-    regressions = same_device[same_device["regression"]]
+    cal = matching.calibrations(runs)
     return {
         "title": f"mnistbench comparison of {len(runs)} runs",
         "banners": _banners(runs), "runs": _runs_table(runs), "machines": _machines_table(runs),
-        "summary": _summary(both), "regressions": len(regressions),
-        "cases": _pairs_table(same_device),
+        "summary": _summary(both),
+        "calibration": [calibration_sentence(c) for _, c in cal.iterrows()],
+        "regressions": int(same_device["regression"].sum()),
+        "cases": _pairs_table(same_device, _machine_factor(cal)),
         "devices": _pairs_table(cross_device, cross_device=True),
         "charts": _speedup_charts(both),
         "unmatched": _unmatched_table(matching.unmatched(runs), len(runs)),
         "training": _training_table(matching.training(runs), len(runs)),
+        "verdicts": gate.verdicts(runs, same_device, cal),
     }
 
 
-def write_compare(results_paths: list[Path], out_html: Path,
-                  fail_on_regression: bool = False) -> int:
-    """Write the comparison of `results_paths` to `out_html`; return the exit code.
+def write_compare(results_paths: list[Path], out_html: Path, fail_on_regression: bool = False,
+                  json_path: Path | None = None) -> int:
+    """Write the comparison of `results_paths` to `out_html` (and the verdicts to `json_path`,
+    both or neither); return the exit code.
 
-    Returns 1 when `fail_on_regression` and a case on the same hardware is significantly slower
-    than in the first run that has it, else 0. Raises UsageError for fewer than two files or an
-    unwritable output, ResultsError for a bad results file.
+    Returns 1 when `fail_on_regression` and a case on the same hardware and device is slower
+    beyond the noise than in the first run that has it, else 0. Raises UsageError for fewer than
+    two files or an unwritable output, ResultsError for a bad results file.
     """
     if len(results_paths) < 2:
         raise UsageError("compare needs at least two results files; pass two or more "
                          "results.json paths")
+    if json_path is not None:
+        gate.check_target(Path(json_path), [Path(out_html), *map(Path, results_paths)])
     runs = [load_run(Path(p)) for p in results_paths]
     context = compare_context(runs)
-    write_all({Path(out_html): render_template("compare.html", **context)})
+    outputs = {Path(out_html): render_template("compare.html", **context)}
+    if json_path is not None:
+        outputs[Path(json_path)] = gate.dumps(context["verdicts"])
+    write_all(outputs)
     return 1 if fail_on_regression and context["regressions"] else 0

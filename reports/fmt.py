@@ -126,3 +126,19 @@ def text(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+def durations(values: list[float] | tuple[float, ...]) -> str:
+    """Several durations in one unit (the largest's): [0.00102, 0.00099] -> '1.02, 0.990 ms'."""
+    values = [v for v in values if not missing(v)]
+    if not values:
+        return DASH
+    unit, scale = duration_unit(max(values))
+    return ", ".join(_sig(v * scale) for v in values) + f" {unit}"
+
+
+def gflops(value: float | None) -> str:
+    """Achieved throughput: 15.99 -> '16.0 GFLOP/s'."""
+    if missing(value):
+        return DASH
+    return f"{_sig(value)} GFLOP/s"

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reports import analysis, fmt
+from bench.timing import stats
+from reports import analysis, fmt, ranking
 
 PASS_NAMES = {"forward": "forward pass", "forward_backward": "forward + backward pass",
               "inference": "inference", "train_step": "train step"}
@@ -28,33 +29,72 @@ def _p(*parts: str | tuple[str]) -> Sentence:
     return tuple(Part(p[0], True) if isinstance(p, tuple) else Part(p) for p in parts)
 
 
-# Within this fraction of native the headline says "on par" instead of "1.02× faster": a ratio
-# that small is inside the run-to-run noise of a 2-core CPU.
-PAR_BAND = 0.05
-
-
 def pass_name(pass_: str | None) -> str:
     return PASS_NAMES.get(pass_ or "", pass_ or "unknown pass")
 
 
-def rnn_sentence(h: analysis.RnnHeadline) -> Sentence:
-    """E.g. 'RNN on cpu, forward pass: premul is fastest at 1.2 ms per call — 1.5× native …'."""
-    lead = (f"RNN on {h.device}, {pass_name(h.pass_)}: ", (h.fastest,),
-            " is fastest at ", (fmt.duration(h.fastest_median),), " per call")
+def names(items: tuple[str, ...] | list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def interval(v: stats.Verdict) -> str:
+    """'95 % interval 1.20–1.31×, 3 repetitions'."""
+    reps = f"{v.repetitions} repetition" + ("s" if v.repetitions != 1 else "")
+    return (f"{round(stats.CONFIDENCE * 100)} % interval {fmt.ratio(v.low)[:-1]}–"
+            f"{fmt.ratio(v.high)}, {reps}")
+
+
+def _versus_native(h: ranking.RnnHeadline) -> tuple:
+    native = analysis.baseline_style()
+    if h.fastest == native and h.clear_winner:
+        return ("; torch.nn.RNN itself leads",)
+    if native in h.leaders:  # the fastest, or tied with it: the sentence already says so
+        return ()
+    if h.native is None:
+        return ("; native was not measured",)
+    if h.native.verdict == "slower":
+        return ("; ", (f"{fmt.ratio(h.native.ratio)} faster",), " than native")
+    return (f"; within the noise of native ({fmt.ratio(h.native.ratio)}, {interval(h.native)})",)
+
+
+def _lead(h: ranking.RnnHeadline) -> tuple:
+    """Who leads: one style beyond the noise, tied leaders, or a run that cannot decide."""
+    where = f"RNN on {h.device}, {pass_name(h.pass_)}: "
+    at = (fmt.duration(h.fastest_median),)
+    v = h.lead
+    if not h.decided:
+        return (where, (h.fastest,), " has the lowest median, ", at, " per call, but with one "
+                "repetition per case no difference can be called (runner-up ", (h.runner_up,),
+                f" at {fmt.ratio(v.ratio)})")
+    if h.clear_winner:
+        return (where, (h.fastest,), " is fastest at ", at, " per call — ",
+                (f"{fmt.ratio(v.ratio)} faster",), " than the runner-up ", (h.runner_up,),
+                f" ({interval(v)})")
+    return (where, (names(h.leaders),), " are ", ("tied within the noise",), f" — {h.runner_up} "
+            f"takes {fmt.ratio(v.ratio)} the time of {h.fastest} ({interval(v)}), inside the "
+            f"{fmt.ratio(v.factor)} a difference must clear; {h.fastest} has the lower median, ",
+            at, " per call")
+
+
+def rnn_sentence(h: ranking.RnnHeadline) -> Sentence:
+    """E.g. 'RNN on cpu, forward pass: compile is fastest at 0.80 ms per call — 1.25× faster
+    than the runner-up native (95 % interval 1.20–1.31×, 3 repetitions); …'."""
     if h.styles == 1:
-        return _p(*lead, " (the only style measured).")
-    if h.fastest == analysis.baseline_style():
-        versus = (" — torch.nn.RNN itself wins; ",)
-    elif h.speedup_native is None:
-        versus = (" — native was not measured; ",)
-    elif abs(h.speedup_native - 1) < PAR_BAND:
-        versus = (" — on par with native (", (fmt.ratio(h.speedup_native),), "), ")
-    else:
-        versus = (" — ", (f"{fmt.ratio(h.speedup_native)} faster",), " than native, ")
-    caution = (" Noisy timings (IQR above 10 % of the median): treat these ratios with care."
-               if h.noisy else "")
-    return _p(*lead, *versus, (f"{fmt.ratio(h.speedup_slowest)} faster",),
-              f" than the slowest style ({h.slowest}), of {h.styles} styles.{caution}")
+        return _p(f"RNN on {h.device}, {pass_name(h.pass_)}: ", (h.fastest,), " at ",
+                  (fmt.duration(h.fastest_median),), " per call (the only style measured).")
+    native = _versus_native(h) if h.decided else ()
+    cautions = []
+    if h.unstable:
+        cautions.append(" Unstable timings (repetition medians more than 10 % apart): treat "
+                        "these ratios with care.")
+    if h.noisy:
+        cautions.append(" Noisy timings (IQR above 10 % of the median) in the cases quoted.")
+    slowest = () if h.slowest == h.runner_up else (
+        "; the slowest style (", (h.slowest,), ") takes ", (fmt.ratio(h.speedup_slowest),),
+        " as long")
+    return _p(*_lead(h), *native, *slowest, f", of {h.styles} styles.", "".join(cautions))
 
 
 def _spread_text(v: analysis.CnnVerdict) -> str:
@@ -85,7 +125,7 @@ def cnn_sentence(v: analysis.CnnVerdict) -> Sentence:
     return _p(*lead, *cost, *gain, _spread_text(v) + ".")
 
 
-def sentences(rnn: list[analysis.RnnHeadline],
+def sentences(rnn: list[ranking.RnnHeadline],
               cnn: list[analysis.CnnVerdict]) -> list[Sentence]:
     """All headline sentences, RNN first."""
     return [rnn_sentence(h) for h in rnn] + [cnn_sentence(v) for v in cnn]

@@ -1,7 +1,8 @@
-"""Load a results file (through bench.results, which validates it) into pandas frames.
+"""Load a results file (through bench.store.results, which validates it) into pandas frames.
 
 This is the report's only boundary with the results format: everything downstream works on the
-`Run` below, one flat row per benchmark case and one per training run.
+`Run` below, one flat row per benchmark case and one per training run. A schema-1 file arrives
+upgraded (bench.store.validate): one repetition per case, no calibration.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pandas as pd
 
 from bench.store import results as bench_results
 
-BENCH_COLUMNS = ["name", "group", "implementation", "device", "pass", "status", "error",
-                 "median", "iqr", "q1", "q3", "rounds", "samples", "compile_s", "noisy",
+BENCH_COLUMNS = ["name", "group", "groups", "implementation", "device", "pass", "status",
+                 "error", "median", "iqr", "q1", "q3", "rounds", "samples", "rep_medians",
+                 "rep_samples", "spread", "unstable", "flops", "gflops", "compile_s", "noisy",
                  "warnings", "params", "family", "shortcut", "config"]
 TRAIN_COLUMNS = ["label", "model", "variant", "device", "seed", "params_count", "flops",
                  "final_acc", "final_loss", "epochs", "time_to_target_s", "target_acc",
@@ -39,6 +41,16 @@ class Run:
     def fingerprint(self) -> str:
         return str(self.data["machine"].get("fingerprint"))
 
+    @property
+    def calibration(self) -> dict | None:
+        """The run's calibration block (None in a schema-1 file or a run without one)."""
+        return self.data.get("calibration")
+
+    @property
+    def schema_version(self) -> int:
+        """The version the file was written in (a schema-1 file is read upgraded)."""
+        return int(self.data.get("upgraded_from") or self.data["schema_version"])
+
 
 def load_run(path: Path) -> Run:
     """Load and validate `path`; raises bench.errors.ResultsError on a bad file."""
@@ -53,25 +65,42 @@ def _config_key(params: dict) -> str:
     return json.dumps(rest, sort_keys=True, default=str)
 
 
+def _ok_repetitions(case: dict) -> list[dict]:
+    return [r for r in case.get("repetitions") or []
+            if r.get("status") == "ok" and r.get("stats") and r["stats"].get("samples")]
+
+
 def _bench_row(case: dict) -> dict:
     stats = case.get("stats") or {}
     params = case.get("params") or {}
+    reps = _ok_repetitions(case)
     return {
-        "name": case["name"], "group": case["group"], "implementation": case["implementation"],
-        "device": case["device"], "pass": params.get("pass"), "status": case["status"],
-        "error": case.get("error"), "median": stats.get("median"), "iqr": stats.get("iqr"),
-        "q1": stats.get("q1"), "q3": stats.get("q3"), "rounds": stats.get("rounds"),
-        "samples": list(stats.get("samples") or []), "compile_s": case.get("compile_s"),
-        "noisy": bool(case.get("noisy")), "warnings": list(case.get("warnings") or []),
-        "params": dict(params), "family": params.get("family"),
-        "shortcut": params.get("shortcut"), "config": _config_key(params),
+        "name": case["name"], "group": case["group"],
+        "groups": list(case.get("groups") or [case["group"]]),
+        "implementation": case["implementation"], "device": case["device"],
+        "pass": params.get("pass"), "status": case["status"], "error": case.get("error"),
+        "median": stats.get("median"), "iqr": stats.get("iqr"), "q1": stats.get("q1"),
+        "q3": stats.get("q3"), "rounds": stats.get("rounds"),
+        "samples": list(stats.get("samples") or []),
+        "rep_medians": [float(r["stats"]["median"]) for r in reps],
+        "rep_samples": [list(r["stats"]["samples"]) for r in reps],
+        "spread": case.get("spread"), "unstable": bool(case.get("unstable")),
+        "flops": case.get("flops"), "gflops": case.get("gflops"),
+        "compile_s": case.get("compile_s"), "noisy": bool(case.get("noisy")),
+        "warnings": list(case.get("warnings") or []), "params": dict(params),
+        "family": params.get("family"), "shortcut": params.get("shortcut"),
+        "config": _config_key(params),
     }
 
 
 def bench_frame(cases: list[dict]) -> pd.DataFrame:
-    """One row per benchmark case; stats columns are NaN for failed/skipped cases."""
+    """One row per benchmark case; stats columns are NaN for failed/skipped cases.
+
+    `rep_medians` holds each ok repetition's median, `rep_samples` its raw rounds (what
+    bench.timing.stats.compare takes).
+    """
     frame = pd.DataFrame([_bench_row(c) for c in cases], columns=BENCH_COLUMNS)
-    for column in ("median", "iqr", "q1", "q3", "compile_s"):
+    for column in ("median", "iqr", "q1", "q3", "compile_s", "spread", "flops", "gflops"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["rounds"] = pd.to_numeric(frame["rounds"], errors="coerce").astype("Int64")
     return frame

@@ -1,8 +1,15 @@
 """Matching cases across runs and judging each difference (the arithmetic behind compare).
 
-A case's identity is (name, device) (docs/architecture.md); its baseline is the first run, in the
-order given, where it ran. Whether a difference is real is bench.stats.is_significant on the raw
-samples (asv's rule: Mann-Whitney p < 0.002 and a ratio beyond 1.1x).
+A case's identity is (name, device) (bench.store.results.IDENTITY); its baseline is the first run,
+in the order given, where it ran. Whether a difference is real is bench.timing.stats.compare on
+the raw rounds of every repetition: the ratio of medians with its hierarchical-bootstrap interval
+(repetitions, then rounds) must lie wholly beyond 1.1x. Files with one repetition per case
+(schema 1) compare, but their verdicts are always "same".
+
+The calibration (a float32 GEMM timed in every repetition) is judged by the same rule, with each
+repetition's GEMM rate as that repetition's one sample: the machine itself "moved" when the
+interval of other / base lies wholly beyond 1.1x (or below 1 / 1.1x). With two repetitions a side
+that means every repetition of one run beat every repetition of the other by more than the factor.
 """
 
 from __future__ import annotations
@@ -24,26 +31,34 @@ def stacked(runs: list[Run]) -> pd.DataFrame:
 
 
 def _judge(base: pd.Series, other: pd.Series, same_hardware: bool) -> dict:
-    significant, ratio, p = stats.is_significant(base["samples"], other["samples"])
-    if not significant:
-        verdict = "noise"
-    elif ratio > 1:
-        verdict = "regression" if same_hardware else "slower"
-    else:
-        verdict = "faster"
-    return {"ratio": ratio, "speedup": 1.0 / ratio if ratio else float("inf"), "p": p,
-            "significant": significant, "verdict": verdict,
-            "regression": significant and ratio > 1 and same_hardware}
+    v = stats.compare(base["rep_samples"], other["rep_samples"],
+                      key=f"{base['name']}@{base['device']}>{other['device']}")
+    words = SAME_HARDWARE_WORDS if same_hardware else ACROSS_WORDS
+    return {"ratio": v.ratio, "low": v.low, "high": v.high, "speedup": 1.0 / v.ratio,
+            "speedup_low": 1.0 / v.high, "speedup_high": 1.0 / v.low,
+            "repetitions": v.repetitions, "significant": v.different,
+            "verdict": words[v.verdict], "regression": same_hardware and v.verdict == "slower"}
+
+
+# stats.compare's verdict (B against A, by time) in the words of each kind of comparison.
+SAME_HARDWARE_WORDS = {"slower": "regression", "faster": "improvement", "same": "same"}
+ACROSS_WORDS = {"slower": "slower", "faster": "faster", "same": "same"}
+PAIR_COLUMNS = ["name", "device", "other_device", "group", "base_run", "run", "base_median",
+                "base_iqr", "median", "iqr", "same_hardware", "ratio", "low", "high", "speedup",
+                "speedup_low", "speedup_high", "repetitions", "significant", "verdict",
+                "regression"]
 
 
 def pairs(runs: list[Run], by_device: bool = True) -> pd.DataFrame:
-    """Each later occurrence of a case against its baseline: medians, ratio, p, verdict.
+    """Each later occurrence of a case against its baseline: medians, ratio with its interval,
+    verdict (regression | improvement | same on one machine and device; slower | faster | same
+    otherwise).
 
     With by_device=False cases match on name alone and only pairs on *different* devices are
     kept: the same workload on, say, the CPU of one run and the GPU of another.
     """
     ok = stacked(runs)
-    ok = ok[(ok["status"] == "ok") & ok["samples"].map(len).gt(0)]
+    ok = ok[(ok["status"] == "ok") & ok["rep_samples"].map(len).gt(0)]
     rows = []
     for _, group in ok.groupby(KEY if by_device else ["name"], sort=True):
         group = group.sort_values("run")
@@ -57,14 +72,38 @@ def pairs(runs: list[Run], by_device: bool = True) -> pd.DataFrame:
                          "base_run": int(base["run"]), "run": int(other["run"]),
                          "base_median": base["median"], "base_iqr": base["iqr"],
                          "median": other["median"], "iqr": other["iqr"], "same_hardware": same,
-                         # the speed-up's spread: quartiles against quartiles, worst to best
-                         "speedup_low": base["q1"] / other["q3"],
-                         "speedup_high": base["q3"] / other["q1"],
                          **_judge(base, other, same and base["device"] == other["device"])})
-    return pd.DataFrame(rows, columns=[
-        "name", "device", "other_device", "group", "base_run", "run", "base_median", "base_iqr",
-        "median", "iqr", "same_hardware", "speedup_low", "speedup_high", "ratio", "speedup", "p",
-        "significant", "verdict", "regression"])
+    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+
+
+CALIBRATION_COLUMNS = ["run", "base_run", "same_hardware", "base_gflops", "gflops", "ratio",
+                       "low", "high", "repetitions", "moved"]
+_MOVED = {"slower": "faster", "faster": "slower", "same": None}  # a higher GEMM rate = faster
+
+
+def _gemm_rates(run: Run) -> list[list[float]]:
+    points = (run.calibration or {}).get("repetitions") or []
+    return [[p["gemm_gflops"]] for p in points if p.get("gemm_gflops")]
+
+
+def calibrations(runs: list[Run]) -> pd.DataFrame:
+    """Each later run's calibrated GEMM rate against the first run's: ratio = other / base (above
+    1 the machine ran faster), its interval, and `moved` ("faster" | "slower" | None) by the
+    verdict rule. Runs without a calibration (schema 1) get NaN and moved None."""
+    base = _gemm_rates(runs[0])
+    rows = []
+    for i, run in enumerate(runs[1:], start=1):
+        rates = _gemm_rates(run)
+        row = {"run": i, "base_run": 0, "same_hardware": run.fingerprint == runs[0].fingerprint,
+               "base_gflops": (runs[0].calibration or {}).get("gemm_gflops"),
+               "gflops": (run.calibration or {}).get("gemm_gflops"), "ratio": float("nan"),
+               "low": float("nan"), "high": float("nan"), "repetitions": 0, "moved": None}
+        if base and rates:
+            v = stats.compare(base, rates, key=f"calibration>{i}")
+            row.update(ratio=v.ratio, low=v.low, high=v.high, repetitions=v.repetitions,
+                       moved=_MOVED[v.verdict])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
 
 
 def unmatched(runs: list[Run]) -> pd.DataFrame:

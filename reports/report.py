@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports import analysis, anchors, card, charts, fmt, headline, tables
+from bench.timing import stats
+from reports import analysis, anchors, card, charts, fmt, headline, ranking, tables
 from reports.load import Run, load_run
 from reports.templating import Chart, render_template, svg, write_all
 
@@ -41,12 +42,22 @@ def _rounds(cases: pd.DataFrame) -> str:
     return fmt.text(low) if low == high else f"{fmt.text(low)}–{fmt.text(high)}"
 
 
+def _repetitions(cases: pd.DataFrame) -> str:
+    """'3' or '2–3': how many repetitions (fresh processes) the cases had."""
+    counts = cases["rep_medians"].map(len) if not cases.empty else pd.Series([], dtype=int)
+    if counts.empty:
+        return fmt.DASH
+    return str(counts.min()) if counts.min() == counts.max() else f"{counts.min()}–{counts.max()}"
+
+
 def _rnn_charts(run: Run, colors: dict[str, str]) -> list[Chart]:
     out = []
     for (device, pass_), part in analysis.ok_cases(run.bench, "rnn").groupby(["device", "pass"]):
         title = f"RNN styles, {headline.pass_name(pass_)} on {device}"
-        caption = (f"Median time per call over {_rounds(part)} rounds; whiskers span the "
-                   f"interquartile range (q1–q3).")
+        caption = (f"Left: median time per call over all rounds ({_rounds(part)} per case); "
+                   f"whiskers span the interquartile range (q1–q3). Right: each dot is one "
+                   f"repetition's median ({_repetitions(part)} fresh processes per case); red "
+                   f"dots and “(unstable)”: repetition medians more than 10 % apart.")
         chart = charts.bar_medians(part, title, colors, _chart_id(run, "rnn", device, pass_))
         out.append(Chart(title, svg(chart), caption))
     return out
@@ -66,8 +77,11 @@ def _sweep(run: Run, group: str, colors: dict[str, str]) -> Sweep | None:
                                                    & (fits["pass"] == pass_)]
         chart = charts.sweep_chart(part, "x", x_label, part_fits, chart_title,
                                    colors, _chart_id(run, group, device, pass_))
-        caption = "Markers: median; bars: IQR." + (
-            " Dashed: least-squares line per style (R² in the legend)." if fits is not None else "")
+        log = charts.log_y_wanted(part["median"].to_numpy(float))
+        caption = ("Markers: median; bars: IQR; small dots: each repetition's median."
+                   + (" Log time axis: the styles span more than 5×." if log else "")
+                   + (" Dashed: least-squares line per style (R² in the legend)."
+                      if fits is not None else ""))
         out.append(Chart(chart_title, svg(chart), caption))
     return Sweep(group, title, out, None if fits is None else tables.fit_table(fits, per))
 
@@ -91,7 +105,7 @@ def _cnn(run: Run, colors: dict[str, str]) -> dict:
         chart = Chart(title, svg(svg_text),
                       "Filled markers and the step line: the Pareto front (no other variant is "
                       "both faster and more accurate).")
-    return {"table": tables.cnn_table(summary), "chart": chart}
+    return {"table": tables.cnn_table(summary, run.calibration), "chart": chart}
 
 
 def _training(run: Run, colors: dict[str, str]) -> dict:
@@ -117,7 +131,10 @@ def _method(run: Run) -> dict:
     ok = analysis.ok_cases(run.bench)
     config = run.data.get("config") or {}
     table = config.get("profile_table") if isinstance(config.get("profile_table"), dict) else {}
-    return {"rounds": _rounds(ok),
+    return {"rounds": _rounds(ok), "repetitions": _repetitions(ok),
+            "calibration": card.calibration(run.data),
+            "factor": fmt.ratio(stats.FACTOR), "confidence": f"{stats.CONFIDENCE * 100:g} %",
+            "min_repetitions": stats.MIN_REPETITIONS,
             "warmup": fmt.text(table.get("warmup_rounds", config.get("warmup_rounds"))),
             "threads": fmt.text(run.data["software"].get("threads")),
             "config": _scalars(config) + _scalars(table, "profile "),
@@ -135,7 +152,8 @@ def _palette(run: Run) -> dict[str, str]:
 def report_context(run: Run) -> dict:
     """Everything report.html shows, already computed and formatted."""
     colors = _palette(run)
-    rnn_heads = analysis.rnn_headlines(run.bench)
+    ranked = ranking.rankings(run.bench)
+    rnn_heads = ranking.rnn_headlines(run.bench, ranked)
     verdicts = analysis.cnn_verdicts(analysis.cnn_summary(run.bench, run.training))
     sweeps = [s for g in analysis.sweep_groups(run.bench)
               if (s := _sweep(run, g, colors)) is not None]
@@ -143,7 +161,8 @@ def report_context(run: Run) -> dict:
         "title": f"mnistbench run {run.run_id}",
         "run": run.data, "banners": card.banners(run.data), "card": card.fields(run.data),
         "headline": headline.sentences(rnn_heads, verdicts),
-        "rnn_table": tables.rnn_table(run.bench), "rnn_charts": _rnn_charts(run, colors),
+        "rnn_table": tables.rnn_table(ranked, run.calibration),
+        "rnn_charts": _rnn_charts(run, colors),
         "sweeps": sweeps, "deprecations": _deprecations(run.bench),
         "cnn": _cnn(run, colors), "training": _training(run, colors),
         "failures": tables.failures_table(analysis.failures(run.bench, run.training)),
@@ -173,7 +192,7 @@ def write_report(results_path: Path, out_html: Path | None = None) -> list[Path]
     run = load_run(Path(results_path))
     out_html = Path(out_html) if out_html is not None else run.path.with_name("report.html")
     context = report_context(run)
-    summary = tables.summary_frame(run.bench)
+    summary = tables.summary_frame(run.bench, run.calibration)
     return write_all({
         out_html: render_template("report.html", **context),
         out_html.with_name("summary.csv"): summary.to_csv(index=False),

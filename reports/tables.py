@@ -51,27 +51,44 @@ def make_table(spec: list[tuple[str, bool]], rows: list[list[str]],
 
 def _notes(case: pd.Series) -> str:
     notes = []
+    if case["unstable"]:
+        notes.append(f"unstable: repetition medians {fmt.percent(case['spread'])} apart")
     if case["noisy"]:
         notes.append(f"noisy: IQR is {fmt.percent(case['iqr'] / case['median'])} of the median")
     notes += list(case["warnings"])
     return "; ".join(notes)
 
 
+def versus_text(case: pd.Series) -> str:
+    """A ranked case against the fastest of its workload: 'fastest', '1.25× slower
+    [1.20–1.31]', '1.04× tied [0.97–1.12]', or '1.10× (undecided: 1 repetition)'."""
+    if case["vs_verdict"] == "fastest":
+        return "fastest"
+    ratio = fmt.ratio(case["vs_fastest"])
+    if not case["decided"]:
+        return f"{ratio} (undecided: 1 repetition)"
+    word = "slower" if case["vs_verdict"] == "slower" else "tied"
+    return f"{ratio} {word} [{fmt.ratio(case['vs_low'])[:-1]}–{fmt.ratio(case['vs_high'])}]"
+
+
 RNN_SPEC = [("Device", False), ("Style", False), ("Pass", False), ("Median", True),
-            ("IQR", True), ("Rounds", True), ("Compile time", True),
+            ("IQR", True), ("Repetition medians", True), ("Spread", True), ("GFLOP/s", True),
+            ("% of peak", True), ("Compile time", True), ("vs fastest", True),
             ("Speed-up vs native", True), ("Notes", False)]
 
 
-def rnn_table(bench: pd.DataFrame, group: str = "rnn") -> Table:
-    """Every ok case of an RNN group, fastest first within each (device, pass)."""
-    cases = analysis.with_speedup(analysis.ok_cases(bench, group))
-    cases = cases.sort_values(["device", "pass", "config", "median"])
+def rnn_table(ranked: pd.DataFrame, calibration: dict | None) -> Table:
+    """Every ranked case (ranking.rankings), fastest first within each (device, pass)."""
+    cases = ranked.assign(peak=analysis.peak_fraction(ranked, calibration))
+    cases = cases.sort_values(["device", "pass", "config", "rank"])
     rows, flags = [], []
     for _, c in cases.iterrows():
         rows.append([c["device"], c["implementation"], c["pass"], fmt.duration(c["median"]),
-                     fmt.duration(c["iqr"]), fmt.text(c["rounds"]), fmt.duration(c["compile_s"]),
+                     fmt.duration(c["iqr"]), fmt.durations(c["rep_medians"]),
+                     fmt.percent(c["spread"]), fmt.gflops(c["gflops"]), fmt.percent(c["peak"]),
+                     fmt.duration(c["compile_s"]), versus_text(c),
                      fmt.ratio(c["speedup_native"]), _notes(c)])
-        flags.append("warn" if c["noisy"] or c["warnings"] else "")
+        flags.append("warn" if c["noisy"] or c["unstable"] or c["warnings"] else "")
     return make_table(RNN_SPEC, rows, flags)
 
 
@@ -89,18 +106,27 @@ def fit_table(fits: pd.DataFrame, per: str) -> Table:
 
 CNN_SPEC = [("Variant", False), ("Device", False), ("Params", True), ("FLOPs / image", True),
             ("Inference, median (IQR)", True), ("Train step, median (IQR)", True),
-            ("Test accuracy", True), ("Pareto", False)]
+            ("Train step GFLOP/s (% of peak)", True), ("Test accuracy", True), ("Pareto", False)]
 
 
-def cnn_table(summary: pd.DataFrame) -> Table:
+def _rate_of_peak(gflops: float | None, fraction: float | None) -> str:
+    if fmt.missing(gflops):
+        return fmt.DASH
+    return fmt.gflops(gflops) + ("" if fmt.missing(fraction) else f" ({fmt.percent(fraction)})")
+
+
+def cnn_table(summary: pd.DataFrame, calibration: dict | None = None) -> Table:
     """One row per CNN variant: size, cost, timings with spread, accuracy over seeds."""
     rows = []
-    for _, r in summary.iterrows():
+    peak = analysis.peak_fraction(
+        summary.assign(gflops=summary["train_step_gflops"]), calibration)
+    for i, r in summary.iterrows():
         seeds = 0 if pd.isna(r["seeds"]) else int(r["seeds"])
         rows.append([r["implementation"], r["device"], fmt.count(r["params_count"]),
                      fmt.flops(r["flops"]),
                      fmt.duration_spread(r["inference_median"], r["inference_iqr"]),
                      fmt.duration_spread(r["train_step_median"], r["train_step_iqr"]),
+                     _rate_of_peak(r["train_step_gflops"], peak[i]),
                      fmt.accuracy_spread(r["acc_mean"], r["acc_sd"], seeds),
                      "yes" if r["pareto"] else ""])
     return make_table(CNN_SPEC, rows)
@@ -140,28 +166,37 @@ def failures_table(failed: pd.DataFrame) -> Table:
     return make_table(FAIL_SPEC, rows, ["bad" if r[3] == "failed" else "warn" for r in rows])
 
 
-SUMMARY_COLUMNS = ["name", "group", "implementation", "device", "pass", "status", "median",
-                   "iqr", "q1", "q3", "rounds", "compile_s", "speedup_native", "noisy", "error"]
+SUMMARY_COLUMNS = ["name", "group", "groups", "implementation", "device", "pass", "status",
+                   "median", "iqr", "q1", "q3", "rounds", "repetitions", "rep_medians", "spread",
+                   "unstable", "gflops", "peak_fraction", "compile_s", "speedup_native", "noisy",
+                   "error"]
 
 
-def summary_frame(bench: pd.DataFrame) -> pd.DataFrame:
+def summary_frame(bench: pd.DataFrame, calibration: dict | None = None) -> pd.DataFrame:
     """Every benchmark case with its headline numbers, in seconds (the summary.csv contents)."""
     ok = analysis.with_speedup(analysis.ok_cases(bench))
     rest = bench[~bench.index.isin(ok.index)]
     frame = pd.concat([ok, rest]).sort_values(["group", "device", "pass", "median", "name"])
+    frame = frame.assign(groups=frame["groups"].map(" ".join),
+                         repetitions=frame["rep_medians"].map(len),
+                         rep_medians=frame["rep_medians"].map(
+                             lambda m: " ".join(f"{v:.6g}" for v in m)),
+                         peak_fraction=analysis.peak_fraction(frame, calibration))
     frame = frame[SUMMARY_COLUMNS].rename(columns={
         "median": "median_s", "iqr": "iqr_s", "q1": "q1_s", "q3": "q3_s",
-        "speedup_native": "speedup_vs_native"})
+        "rep_medians": "repetition_medians_s", "speedup_native": "speedup_vs_native"})
     return frame.reset_index(drop=True)
 
 
 SUMMARY_SPEC = [("Case", False), ("Device", False), ("Status", False), ("Median", True),
-                ("IQR", True), ("Rounds", True), ("Speed-up vs native", True)]
+                ("IQR", True), ("Repetitions", True), ("Spread", True), ("GFLOP/s", True),
+                ("Speed-up vs native", True)]
 
 
 def summary_table(frame: pd.DataFrame) -> Table:
     """summary_frame formatted with units, for summary.md."""
     rows = [[r["name"], r["device"], r["status"], fmt.duration(r["median_s"]),
-             fmt.duration(r["iqr_s"]), fmt.text(r["rounds"]), fmt.ratio(r["speedup_vs_native"])]
+             fmt.duration(r["iqr_s"]), str(r["repetitions"]), fmt.percent(r["spread"]),
+             fmt.gflops(r["gflops"]), fmt.ratio(r["speedup_vs_native"])]
             for _, r in frame.iterrows()]
     return make_table(SUMMARY_SPEC, rows)

@@ -1,23 +1,30 @@
 """SYNTHETIC results.json dicts for the report tests — made-up numbers, never measurements.
 
-Every timing here comes from a seeded random generator around hand-picked medians, so the tests know
-the answer (e.g. which style is fastest) before the report computes it. The dicts follow
-results.json schema_version 1 (docs/architecture.md) so `bench.results.load` accepts them.
+Every timing here comes from a seeded random generator around hand-picked medians, so the tests
+know the answer (e.g. which style is fastest) before the report computes it. The dicts follow
+results.json schema_version 2: records are built through bench.store.schema, so the samples
+change with the schema. Each case has `repetitions` repetitions (fresh processes); a repetition's
+median moves by `rep_noise` (the between-process drift), its rounds scatter by the case's
+`spread` around that.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
+
+from bench.store import schema
+from bench.timing import stats as bench_stats
 
 HOSTILE_CPU = '<script>alert(1)</script> "Evil" CPU & co'
 HOSTILE_STYLE = 'loop"<img src=x onerror=alert(2)>'
 HOSTILE_ERROR = "RuntimeError: <b>boom</b> <script>alert(3)</script>"
 
 # Synthetic forward medians in seconds (forward_backward is 2.5x). native is NOT the fastest on
-# purpose, so the headline's "speed-up over native" is > 1 for `compile`.
+# purpose: compile beats it by 1.25x, far beyond the noise, so the headline names a winner.
 RNN_MEDIANS = {"loop": 3e-3, "bmm": 4.5e-3, "premul": 2e-3, "jit": 2.5e-3, "compile": 0.8e-3,
                "native": 1e-3}
 CNN_MEDIANS = {("resnet", "projection"): 0.020, ("resnet", "zeropad"): 0.016,
@@ -28,30 +35,54 @@ CNN_ACC = {("resnet", "projection"): 0.991, ("resnet", "zeropad"): 0.989,
            ("mobilenetv2", "paper"): 0.987, ("mobilenetv2", "projection"): 0.988}
 SEQ_LENS = (7, 14, 28, 56)
 JIT_WARNING = "torch.jit.script is deprecated (TorchScript)"
+GEMM_GFLOPS = 100.0  # the synthetic machine's calibrated peak
+UNSTABLE_FACTORS = (1.0, 1.25, 0.97)  # an unstable case's repetition medians, relative
+V1_FIXTURE = Path(__file__).parent / "data" / "results-v1.json"  # a real schema-1 run
 
 
-def _stats(samples: np.ndarray) -> dict:
-    q1, median, q3 = (float(v) for v in np.percentile(samples, [25, 50, 75]))
-    return {"min": float(samples.min()), "max": float(samples.max()), "median": median,
-            "mean": float(samples.mean()), "stddev": float(samples.std(ddof=1)),
-            "iqr": q3 - q1, "q1": q1, "q3": q3, "rounds": int(samples.size),
-            "samples": [float(v) for v in samples]}
+def _stats(samples: np.ndarray) -> schema.Stats:
+    return schema.Stats(**bench_stats.summary(samples))
+
+
+def rnn_flops(p: dict) -> float:
+    """2 FLOPs per multiply-add of the input and hidden GEMMs per step; backward twice that."""
+    forward = 2.0 * p["batch"] * p["seq_len"] * p["hidden_size"] * (
+        p["input_size"] + p["hidden_size"])
+    return forward * (3 if p["pass"] == "forward_backward" else 1)
+
+
+def _repetitions(rng, median, spread, rounds, rep_noise, factors) -> list[schema.Repetition]:
+    out = []
+    for k, factor in enumerate(factors):
+        centre = median * factor * (1 + rep_noise * rng.standard_normal())
+        samples = np.abs(centre * (1 + spread * rng.standard_normal(rounds)))
+        out.append(schema.Repetition(k, "ok", None, _stats(samples), None))
+    return out
 
 
 def _case(rng, *, name, group, impl, device, params, median, spread=0.02, rounds=20,
-          compile_s=None, warnings=()) -> dict:
-    samples = median * (1 + spread * rng.standard_normal(rounds))
-    stats = _stats(np.abs(samples))
-    return {"name": name, "group": group, "implementation": impl, "device": device,
-            "params": params, "stats": stats, "compile_s": compile_s, "status": "ok",
-            "error": None, "noisy": stats["iqr"] / stats["median"] > 0.10,
-            "warnings": list(warnings)}
+          compile_s=None, warnings=(), reps=3, rep_noise=0.01, unstable=False,
+          flops=None) -> schema.Benchmark:
+    factors = UNSTABLE_FACTORS[:reps] if unstable else (1.0,) * reps
+    repetitions = _repetitions(rng, median, spread, rounds, rep_noise, factors)
+    pooled = _stats(np.concatenate([r.stats.samples for r in repetitions]))
+    medians = [r.stats.median for r in repetitions]
+    return schema.Benchmark(
+        name=name, group=group, groups=[group], implementation=impl, device=device,
+        params=params, status="ok", error=None, warnings=list(warnings), stats=pooled,
+        repetitions=repetitions, spread=bench_stats.spread(medians),
+        unstable=bench_stats.unstable(medians),
+        noisy=bench_stats.noisy(pooled.iqr, pooled.median), compile_s=compile_s,
+        first_call_s=None, flops=flops, gflops=None if flops is None else
+        flops / pooled.median / 1e9)
 
 
-def _not_run(*, name, group, impl, device, params, status, error) -> dict:
-    return {"name": name, "group": group, "implementation": impl, "device": device,
-            "params": params, "stats": None, "compile_s": None, "status": status, "error": error,
-            "noisy": False, "warnings": []}
+def _not_run(*, name, group, impl, device, params, status, error) -> schema.Benchmark:
+    return schema.Benchmark(
+        name=name, group=group, groups=[group], implementation=impl, device=device,
+        params=params, status=status, error=error, warnings=[], stats=None,
+        repetitions=[schema.Repetition(0, status, error, None, None)], spread=None,
+        unstable=False, noisy=False, compile_s=None, first_call_s=None, flops=None, gflops=None)
 
 
 def rnn_params(pass_, batch=64, seq_len=28, hidden=128) -> dict:
@@ -59,54 +90,63 @@ def rnn_params(pass_, batch=64, seq_len=28, hidden=128) -> dict:
             "hidden_size": hidden, "num_layers": 1, "bidirectional": False}
 
 
-def rnn_name(style: str, p: dict, group: str = "rnn") -> str:
-    return (f"{group}/{style}/{p['pass']}/b{p['batch']}-t{p['seq_len']}-i{p['input_size']}"
+def rnn_name(style: str, p: dict) -> str:
+    """The case name (schema 2: the implementation and every parameter, never the group)."""
+    return (f"rnn/{style}/{p['pass']}/b{p['batch']}-t{p['seq_len']}-i{p['input_size']}"
             f"-h{p['hidden_size']}-l{p['num_layers']}-uni")
 
 
-def _rnn_cases(rng, device, scale, styles, noisy_style) -> list[dict]:
+def _rnn_cases(rng, device, scale, styles, medians, case_kw) -> list[schema.Benchmark]:
     cases = []
     for pass_, factor in (("forward", 1.0), ("forward_backward", 2.5)):
         for style in styles:
             p = rnn_params(pass_)
-            base = RNN_MEDIANS.get(style, 2e-3) * factor * scale
+            base = medians.get(style, 2e-3) * factor * scale
             cases.append(_case(
                 rng, name=rnn_name(style, p), group="rnn", impl=style, device=device, params=p,
-                median=base, spread=0.3 if style == noisy_style else 0.02,
-                compile_s=12.5 if style == "compile" else None,
-                warnings=[JIT_WARNING] if style == "jit" else ()))
+                median=base, compile_s=12.5 if style == "compile" else None,
+                warnings=[JIT_WARNING] if style == "jit" else (), flops=rnn_flops(p),
+                **case_kw(style, rnn_name(style, p))))
     return cases
 
 
-def _sweep_cases(rng, device, scale) -> list[dict]:
+def _sweep_cases(rng, device, scale, medians, case_kw) -> list[schema.Benchmark]:
     cases = []
-    for style in ("loop", "native"):
-        per_step = RNN_MEDIANS[style] / 28 * scale
-        for t in SEQ_LENS:  # linear in T by construction: intercept + per_step * T
-            p = rnn_params("forward", seq_len=t)
-            cases.append(_case(rng, name=rnn_name(style, p, "rnn-seq_len"), group="rnn-seq_len",
-                               impl=style, device=device, params=p, median=2e-5 + per_step * t))
-        for h in (64, 128, 256):
-            p = rnn_params("forward", hidden=h)
-            cases.append(_case(rng, name=rnn_name(style, p, "rnn-hidden_size"),
-                               group="rnn-hidden_size", impl=style,
-                               device=device, params=p, median=per_step * 28 * h / 128))
-        for b in (16, 64, 256):
-            p = rnn_params("forward", batch=b)
-            cases.append(_case(rng, name=rnn_name(style, p, "rnn-batch"), group="rnn-batch",
-                               impl=style,
-                               device=device, params=p, median=per_step * 28 * (0.5 + b / 128)))
+    for style in ("loop", "native", "bmm"):
+        per_step = medians[style] / 28 * scale
+        shapes = [("rnn-seq_len", rnn_params("forward", seq_len=t), 2e-5 + per_step * t)
+                  for t in SEQ_LENS]  # linear in T by construction: intercept + per_step * T
+        shapes += [("rnn-hidden_size", rnn_params("forward", hidden=h), per_step * 28 * h / 128)
+                   for h in (64, 128, 256)]
+        shapes += [("rnn-batch", rnn_params("forward", batch=b), per_step * 28 * (0.5 + b / 128))
+                   for b in (16, 64, 256)]
+        for group, p, median in shapes:
+            name = rnn_name(style, p)
+            cases.append(_case(rng, name=name, group=group, impl=style, device=device, params=p,
+                               median=median, flops=rnn_flops(p), **case_kw(style, name)))
     return cases
 
 
-def _cnn_cases(rng, device, scale) -> list[dict]:
+def _merge(cases: list[schema.Benchmark]) -> list[schema.Benchmark]:
+    """One record per name (the first measured), listing every group that asked for it — as
+    bench.timing.cases does: the sweep point at the MNIST shape IS the main case."""
+    by_name: dict[str, schema.Benchmark] = {}
+    for case in cases:
+        seen = by_name.get(case.name)
+        by_name[case.name] = case if seen is None else dataclasses.replace(
+            seen, groups=seen.groups + [g for g in case.groups if g not in seen.groups])
+    return list(by_name.values())
+
+
+def _cnn_cases(rng, device, scale, case_kw) -> list[schema.Benchmark]:
     cases = []
     for (family, shortcut), median in CNN_MEDIANS.items():
         for pass_, factor in (("inference", 1.0), ("train_step", 3.0)):
             p = {"pass": pass_, "batch": 64, "family": family, "shortcut": shortcut}
-            cases.append(_case(rng, name=f"cnn/{family}/{shortcut}/{pass_}/b64", group="cnn",
-                               impl=f"{family}/{shortcut}", device=device, params=p,
-                               median=median * factor * scale))
+            name = f"cnn/{family}/{shortcut}/{pass_}/b64"
+            cases.append(_case(rng, name=name, group="cnn", impl=f"{family}/{shortcut}",
+                               device=device, params=p, median=median * factor * scale,
+                               flops=64 * 4e7 * factor, **case_kw(None, name)))
     return cases
 
 
@@ -115,62 +155,57 @@ def _training(rng, device, seeds, scale) -> list[dict]:
     for (family, shortcut), final in CNN_ACC.items():
         for seed in seeds:
             acc = final + 0.001 * rng.standard_normal()
-            epochs = [{"epoch": e, "time_s": 10.0 * e * scale,
-                       "train_loss": 0.5 / e + 0.01 * rng.random(),
-                       "test_acc": acc - 0.02 / e + 0.02 / 3} for e in (1, 2, 3)]
-            reached = [ep["time_s"] for ep in epochs if ep["test_acc"] >= 0.985]
-            entries.append({
-                "model": family, "variant": shortcut, "device": device, "seed": seed,
-                "params_count": 170_000 if family == "resnet" else 90_000,
-                "flops": 4.1e7 if shortcut == "projection" else 3.9e7, "epochs": epochs,
-                "time_to_target_s": reached[0] if reached else None, "target_acc": 0.985,
-                "train_images": 60000, "test_images": 10000,
-                "images_per_s": 60000 * 3 / epochs[-1]["time_s"], "status": "ok",
-                "error": None})
+            epochs = [schema.Epoch(e, 10.0 * e * scale, 0.5 / e + 0.01 * rng.random(),
+                                   acc - 0.02 / e + 0.02 / 3) for e in (1, 2, 3)]
+            reached = [ep.time_s for ep in epochs if ep.test_acc >= 0.985]
+            entries.append(schema.Training(
+                name=f"train/{family}/{shortcut}/seed{seed}", model=family, variant=shortcut,
+                device=device, seed=seed, status="ok", error=None,
+                params_count=170_000 if family == "resnet" else 90_000,
+                flops=4.1e7 if shortcut == "projection" else 3.9e7, epochs=epochs,
+                time_to_target_s=reached[0] if reached else None, target_acc=0.985,
+                train_images=60000, test_images=10000,
+                images_per_s=60000 * 3 / epochs[-1].time_s).as_dict())
     return entries
 
 
-def _failures(device) -> list[dict]:
-    p = rnn_params("forward")
+def _failures(device) -> list[schema.Benchmark]:
+    p, big = rnn_params("forward"), rnn_params("forward", batch=512)
     return [
         _not_run(name=rnn_name("native-nocudnn", p), group="rnn", impl="native-nocudnn",
                  device=device, params=p, status="skipped", error="needs a CUDA device"),
-        _not_run(name=rnn_name("bmm", rnn_params("forward", batch=512)), group="rnn",
-                 impl="bmm", device=device, params=rnn_params("forward", batch=512),
+        _not_run(name=rnn_name("bmm", big), group="rnn", impl="bmm", device=device, params=big,
                  status="failed", error="RuntimeError: out of memory"),
     ]
 
 
-def make_results(*, device="cpu", status="complete", source="data-dir", verified=True,
-                 seeds=(0,), cpu=None, gpu=None, fingerprint="aaaabbbbccccdddd", scale=1.0,
-                 rng_seed=0, styles=tuple(RNN_MEDIANS), noisy_style="bmm", cnn=True,
-                 training=True, sweeps=True, failures=True, hostile=False,
-                 run_id="20260101-000000-abcd") -> dict:
-    """A synthetic results dict. `scale` multiplies every time (2.0 = a machine twice as slow)."""
-    rng = np.random.default_rng(rng_seed)
-    styles = tuple(styles) + ((HOSTILE_STYLE,) if hostile else ())
-    cases = _rnn_cases(rng, device, scale, styles, noisy_style)
-    cases += _sweep_cases(rng, device, scale) if sweeps else []
-    cases += _cnn_cases(rng, device, scale) if cnn else []
-    cases += _failures(device) if failures else []
-    if hostile:
-        p = rnn_params("forward", batch=8)
-        cases.append(_not_run(name=rnn_name("loop", p), group="rnn", impl=HOSTILE_STYLE,
-                              device=device, params=p, status="failed", error=HOSTILE_ERROR))
+def calibration(device: str, reps: int, gflops: float, rng) -> dict:
+    points = [schema.CalibrationPoint(k, gflops * (1 + 0.005 * rng.standard_normal()), None)
+              for k in range(reps)]
+    return schema.Calibration(device, 1024, float(np.median([p.gemm_gflops for p in points])),
+                              None, points).as_dict()
+
+
+def _case_options(reps, rep_noise, noisy_style, unstable_style):
+    def options(style: str | None, name: str) -> dict:
+        return {"reps": reps, "rep_noise": rep_noise,
+                "spread": 0.3 if style is not None and style == noisy_style else 0.02,
+                "unstable": style is not None and style == unstable_style}
+    return options
+
+
+def _header(*, run_id, status, device, cpu, gpu, fingerprint, hostile, source, verified):
     return {
-        "schema_version": 1, "tool": "mnistbench", "run_id": run_id,
+        "schema_version": schema.SCHEMA_VERSION, "tool": schema.TOOL, "run_id": run_id,
         "created_at": "2026-01-01T00:00:00Z",
         "finished_at": None if status == "partial" else "2026-01-01T00:05:00Z",
         "status": status, "profile": "quick",
         "config": {"profile": "quick", "device": device, "threads": 2, "seed": 0,
                    "dataset": "mnist", "data_dir": None, "warmup_rounds": 3},
-        "machine": {
-            "host_processor_model_name": cpu or (HOSTILE_CPU if hostile else "Synthetic CPU 9000"),
-            "host_processor_core_count": 2, "host_processor_vcpu_count": 4,
-            "host_memory_capacity": "15.5 GiB", "accelerator_model_name": gpu,
-            "accelerators_per_node": 1 if gpu else 0,
-            "accelerator_memory_capacity": "80.0 GiB" if gpu else None,
-            "operating_system": "Linux-6.1-x86_64", "fingerprint": fingerprint},
+        "machine": schema.Machine(
+            cpu or (HOSTILE_CPU if hostile else "Synthetic CPU 9000"), 2, 4, "15.5 GiB", gpu,
+            1 if gpu else 0, "80.0 GiB" if gpu else None, "Linux-6.1-x86_64",
+            fingerprint).as_dict(),
         "software": {
             "python": "3.11.2", "torch": "2.11.0", "torchvision": "0.26.0",
             "cuda": "12.8" if gpu else None, "cudnn": "91000" if gpu else None,
@@ -178,16 +213,67 @@ def make_results(*, device="cpu", status="complete", source="data-dir", verified
             "mkldnn": True, "mkl": True, "openmp": True, "tf32_matmul": False,
             "tf32_cudnn": True, "cudnn_benchmark": False, "cudnn_deterministic": False,
             "pytest_benchmark": "5.1.0"},
-        "commit": {"sha": "0123456789abcdef0123456789abcdef01234567", "dirty": True},
-        "dataset": {
-            "name": "mnist", "source": source, "location": "/data/mnist",
-            "train_count": 60000, "test_count": 10000, "train_used": 60000,
-            "verified": verified, "files": {"train-images-idx3-ubyte": "0" * 64},
-            "notes": [] if verified else ["checksums differ from the standard files"]},
-        "benchmarks": cases,
-        "training": _training(rng, device, seeds, scale) if training else [],
-        "pytest_benchmark_json": "pytest_benchmark.json",
+        "commit": schema.Commit("0123456789abcdef0123456789abcdef01234567", True).as_dict(),
+        "dataset": schema.DatasetInfo(
+            "mnist", source, "/data/mnist", 60000, 10000, 60000, verified, source == "bundled",
+            {"train-images-idx3-ubyte": "0" * 64},
+            [] if verified else ["checksums differ from the standard files"]).as_dict(),
     }
+
+
+def make_results(*, device="cpu", status="complete", source="data-dir", verified=True,
+                 seeds=(0,), cpu=None, gpu=None, fingerprint="aaaabbbbccccdddd", scale=1.0,
+                 rng_seed=0, styles=tuple(RNN_MEDIANS), noisy_style="bmm", unstable_style=None,
+                 cnn=True, training=True, sweeps=True, failures=True, hostile=False,
+                 run_id="20260101-000000-abcd", repetitions=3, rep_noise=0.01,
+                 medians=None, slow=None, gemm_gflops=GEMM_GFLOPS) -> dict:
+    """A synthetic results dict.
+
+    Args:
+        scale: multiplies every time (2.0 = a machine twice as slow).
+        repetitions: repetitions (fresh processes) per case; rep_noise their relative drift.
+        medians: style -> forward median, replacing RNN_MEDIANS entries (e.g. a tie).
+        slow: case name -> factor: those cases' times multiplied (a real slowdown).
+        gemm_gflops: the calibrated GEMM peak (0.8 * GEMM_GFLOPS: a machine 20 % slower).
+        unstable_style: this RNN style's repetition medians differ by 25 % (UNSTABLE_FACTORS).
+    """
+    rng = np.random.default_rng(rng_seed)
+    medians = {**RNN_MEDIANS, **(medians or {})}
+    styles = tuple(styles) + ((HOSTILE_STYLE,) if hostile else ())
+    opts = _case_options(repetitions, rep_noise, noisy_style, unstable_style)
+    cases = _rnn_cases(rng, device, scale, styles, medians, opts)
+    cases += _sweep_cases(rng, device, scale, medians, opts) if sweeps else []
+    cases += _cnn_cases(rng, device, scale, opts) if cnn else []
+    cases = _slowed(_merge(cases), slow or {})
+    cases += _failures(device) if failures else []
+    if hostile:
+        p = rnn_params("forward", batch=8)
+        cases.append(_not_run(name=rnn_name("loop", p), group="rnn", impl=HOSTILE_STYLE,
+                              device=device, params=p, status="failed", error=HOSTILE_ERROR))
+    header = _header(run_id=run_id, status=status, device=device, cpu=cpu, gpu=gpu,
+                     fingerprint=fingerprint, hostile=hostile, source=source, verified=verified)
+    return schema.Results(
+        **header, calibration=calibration(device, repetitions, gemm_gflops, rng),
+        benchmarks=cases, training=_training(rng, device, seeds, scale) if training else [],
+        pytest_benchmark_json="pytest_benchmark.json").as_dict()
+
+
+def _slowed(cases: list[schema.Benchmark], slow: dict[str, float]) -> list[schema.Benchmark]:
+    """Cases named in `slow` with every round multiplied by its factor."""
+    unknown = set(slow) - {c.name for c in cases}
+    if unknown:
+        raise ValueError(f"no such synthetic case: {sorted(unknown)}")
+    return [c if c.name not in slow else _scaled(c, slow[c.name]) for c in cases]
+
+
+def _scaled(case: schema.Benchmark, factor: float) -> schema.Benchmark:
+    reps = [schema.Repetition(r.repetition, r.status, r.error,
+                              _stats(np.asarray(r.stats.samples) * factor), r.first_call_s)
+            for r in case.repetitions]
+    pooled = _stats(np.concatenate([r.stats.samples for r in reps]))
+    return dataclasses.replace(case, repetitions=reps, stats=pooled,
+                               gflops=None if case.flops is None
+                               else case.flops / pooled.median / 1e9)
 
 
 def write_results(directory: Path, results: dict, name: str = "results.json") -> Path:

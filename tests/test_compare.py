@@ -1,12 +1,16 @@
-"""reports.compare.write_compare on synthetic results: matching, significance, exit codes."""
+"""reports.compare.write_compare on synthetic results: matching, verdicts, calibration, --json,
+exit codes."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
+from bench import cli
 from bench.errors import UsageError
 from reports import matching
 from reports.compare import write_compare
@@ -36,29 +40,125 @@ def test_clearly_slower_same_hardware_is_a_regression(tmp_path):
     pairs = matching.pairs([load_run(base), load_run(slow)])
     assert len(pairs) == 12  # 6 styles x 2 passes of the MNIST shape
     assert pairs["regression"].all() and (pairs["verdict"] == "regression").all()
-    assert (pairs["p"] < 0.002).all() and pairs["ratio"].between(1.3, 1.7).all()
+    assert (pairs["low"] > 1.1).all() and pairs["ratio"].between(1.3, 1.7).all()
+    assert (pairs["repetitions"] == 3).all()
     out = tmp_path / "c.html"
     assert write_compare([base, slow], out) == 0
     assert write_compare([base, slow], out, fail_on_regression=True) == 1
     html = out.read_text(encoding="utf-8")
-    assert "12 significant regressions" in html and '<tr class="bad">' in html
+    assert "12 regressions" in html and '<tr class="bad">' in html
 
 
-def test_noise_is_not_a_regression(tmp_path):
-    base, again = _write(tmp_path, "a"), _write(tmp_path, "b", rng_seed=7)
+def test_a_a_pair_calls_nothing(tmp_path):
+    # Same distributions, other seeds: rounds scatter 2 % (bmm 30 %), repetitions drift 1 %.
+    base = _write(tmp_path, "a", sweeps=True, cnn=True)
+    again = _write(tmp_path, "b", sweeps=True, cnn=True, rng_seed=7)
     pairs = matching.pairs([load_run(base), load_run(again)])
-    # bmm is drawn with a 30 % spread: its medians may differ, but never by a significant 1.1x.
-    assert not pairs["regression"].any() and (pairs["verdict"] == "noise").all()
+    assert len(pairs) == 12 + 3 * 7 + 12  # main; 3 styles x 7 sweep points not the main case; CNN
+    assert not pairs["regression"].any() and (pairs["verdict"] == "same").all()
     out = tmp_path / "c.html"
     assert write_compare([base, again], out, fail_on_regression=True) == 0
-    assert "regression" not in _section(out.read_text(encoding="utf-8"), "cases")
+    html = out.read_text(encoding="utf-8")
+    assert "<td>regression</td>" not in _section(html, "cases")
+    assert "0 regressions, 0 improvements" in _section(html, "summary")
+    assert "the machine itself did not move beyond the noise" in _section(html, "summary")
 
 
-def test_faster_is_not_a_regression(tmp_path):
+SLOWED = [rs.rnn_name("loop", rs.rnn_params("forward")),
+          rs.rnn_name("native", rs.rnn_params("forward_backward")),
+          rs.rnn_name("premul", rs.rnn_params("forward"))]
+
+
+def test_three_cases_slowed_by_1_25_are_exactly_the_regressions(tmp_path):
+    base = _write(tmp_path, "a")
+    slowed = _write(tmp_path, "b", rng_seed=3, slow=dict.fromkeys(SLOWED, 1.25))
+    pairs = matching.pairs([load_run(base), load_run(slowed)])
+    assert sorted(pairs.loc[pairs["regression"], "name"]) == sorted(SLOWED)
+    assert (pairs.loc[~pairs["regression"], "verdict"] == "same").all()
+    assert write_compare([base, slowed], tmp_path / "c.html", fail_on_regression=True) == 1
+
+
+def test_faster_is_an_improvement_not_a_regression(tmp_path):
     base, fast = _write(tmp_path, "a"), _write(tmp_path, "b", scale=0.5, rng_seed=1)
     assert write_compare([base, fast], tmp_path / "c.html", fail_on_regression=True) == 0
     pairs = matching.pairs([load_run(base), load_run(fast)])
-    assert (pairs["verdict"] == "faster").all()
+    assert (pairs["verdict"] == "improvement").all()
+
+
+def test_a_machine_20_percent_slower_is_said_in_words(tmp_path):
+    base = _write(tmp_path, "a")
+    slower = _write(tmp_path, "b", rng_seed=2, gemm_gflops=0.8 * rs.GEMM_GFLOPS, scale=1.25)
+    out, verdicts = tmp_path / "c.html", tmp_path / "v.json"
+    assert write_compare([base, slower], out, json_path=verdicts) == 0
+    summary = _section(out.read_text(encoding="utf-8"), "summary")
+    assert re.search(r"Run 2: the machine itself ran (19\.\d|20\.\d) % slower than in run 1",
+                     summary)
+    assert "took 1.2" in summary and "the reference took" in summary
+    cal = json.loads(verdicts.read_text(encoding="utf-8"))["runs"][0]["calibration"]
+    assert cal["moved"] == "slower" and cal["ratio"] == pytest.approx(0.8, abs=0.01)
+    assert cal["high"] < 1 / 1.1
+    cases = _section(out.read_text(encoding="utf-8"), "cases")
+    assert "Time ratio ÷ machine" in cases and ">1.0" in cases  # 1.25 x 0.8: the code is even
+
+
+def test_json_verdicts_for_a_ci_gate(tmp_path):
+    base = _write(tmp_path, "a")
+    slowed = _write(tmp_path, "b", rng_seed=3, slow=dict.fromkeys(SLOWED, 1.25))
+    other = _write(tmp_path, "c", fingerprint="other", scale=2.0, rng_seed=4)
+    verdicts = tmp_path / "v.json"
+    assert write_compare([base, slowed, other], tmp_path / "c.html", json_path=verdicts) == 0
+    doc = json.loads(verdicts.read_text(encoding="utf-8"))
+    assert (doc["tool"], doc["kind"], doc["format_version"]) == ("mnistbench", "compare", 1)
+    assert doc["factor"] == 1.1 and doc["regressions"] == 3
+    assert doc["baseline"]["run_id"] == "20260101-000000-a"
+    assert [r["run"] for r in doc["runs"]] == [2, 3]
+    same, across = doc["runs"]
+    assert same["same_hardware"] and not across["same_hardware"]
+    assert same["regressions"] == 3 and same["improvements"] == 0
+    assert len(same["cases"]) == 12 and {c["device"] for c in same["cases"]} == {"cpu"}
+    for case in same["cases"]:
+        assert {"name", "device", "ratio", "low", "high", "verdict"} <= set(case)
+        assert case["low"] <= case["ratio"] <= case["high"]
+        assert case["verdict"] == ("regression" if case["name"] in SLOWED else "same")
+    assert {c["verdict"] for c in across["cases"]} == {"slower"}  # 2x on another machine
+    assert same["calibration"]["moved"] is None
+    assert same["calibration"]["ratio"] == pytest.approx(1.0, abs=0.02)
+
+
+@pytest.mark.parametrize("target", ["dir", "missing/v.json", "afile/v.json", "input"])
+def test_bad_json_target_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, target):
+    a, b = _write(tmp_path, "a"), _write(tmp_path, "b")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    path = a if target == "input" else tmp_path / target
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    html = tmp_path / "c.html"
+    code = cli.main(["compare", str(a), str(b), "-o", str(html), "--json", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--json" in err and "Traceback" not in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_version_1_files_compare_as_same(tmp_path):
+    twin = tmp_path / "twin" / "results.json"
+    twin.parent.mkdir()
+    shutil.copy(rs.V1_FIXTURE, twin)
+    v2 = _write(tmp_path, "v2")
+    verdicts = tmp_path / "v.json"
+    out = tmp_path / "c.html"
+    assert write_compare([rs.V1_FIXTURE, twin, v2], out, fail_on_regression=True,
+                         json_path=verdicts) == 0
+    doc = json.loads(verdicts.read_text(encoding="utf-8"))
+    assert doc["regressions"] == 0
+    v1_pair, mixed = doc["runs"]
+    assert len(v1_pair["cases"]) > 40 and mixed["cases"]
+    for case in v1_pair["cases"] + mixed["cases"]:
+        assert case["verdict"] == "same" and case["repetitions"] == 1
+    assert v1_pair["calibration"] is None
+    html = out.read_text(encoding="utf-8")
+    assert "no calibration to compare" in _section(html, "summary")
+    assert "1 (schema 1)" in _section(html, "summary")  # the runs table
+    assert "with one repetition a side: undecidable" in _section(html, "summary")
 
 
 def test_cross_hardware_reads_as_speedups_not_regressions(tmp_path):
@@ -73,8 +173,9 @@ def test_cross_hardware_reads_as_speedups_not_regressions(tmp_path):
     assert "cpu → cuda" in devices and "faster" in devices
     assert "NVIDIA H100 &lt;b&gt;80GB&lt;/b&gt;" in _section(html, "machines")
     assert "different hardware or device" in _section(html, "summary")
+    assert "Run 3 ran on other hardware: its reference GEMM reached" in _section(html, "summary")
     assert _section(html, "cases").count("<svg") == 2  # one speed-up chart per other machine
-    assert "regression" not in _section(html, "cases")
+    assert "<td>regression</td>" not in _section(html, "cases")
 
 
 def test_missing_cases_are_listed(tmp_path):

@@ -73,17 +73,41 @@ def test_self_contained_no_script_no_remote_reference(full):
     assert "<?xml" not in html
 
 
-def test_headline_names_fastest_style_and_its_speedups(full):
+def test_headline_names_a_clear_winner_with_its_interval(full):
     html, results = full
     head = _section(html, "headline")
-    name = rs.rnn_name("compile", rs.rnn_params("forward"))
-    fastest = _median(results, name)
+    fastest = _median(results, rs.rnn_name("compile", rs.rnn_params("forward")))
     native = _median(results, rs.rnn_name("native", rs.rnn_params("forward")))
     slowest = _median(results, rs.rnn_name("bmm", rs.rnn_params("forward")))
     assert "<strong>compile</strong> is fastest at" in head
     assert fmt.duration(fastest) in head
-    assert f"{fmt.ratio(native / fastest)} faster</strong> than native" in head
-    assert f"{fmt.ratio(slowest / fastest)} faster</strong> than the slowest style (bmm)" in head
+    # compile beats the runner-up native by 1.25x by construction: beyond the 1.1x rule
+    assert (f"<strong>{fmt.ratio(native / fastest)} faster</strong> than the runner-up "
+            "<strong>native</strong> (95 % interval ") in head
+    assert re.search(r"95 % interval 1\.[12]\d*–1\.[23]\d*×, 3 repetitions", head)
+    slowest_ratio = fmt.ratio(slowest / fastest)
+    assert f"the slowest style (<strong>bmm</strong>) takes <strong>{slowest_ratio}" in head
+    assert "tied" not in head
+
+
+def test_headline_says_tied_when_the_leaders_are_within_noise(tmp_path):
+    # compile and native 2 % apart, repetitions drifting 1 %: no interval can clear 1.1x
+    html, results = _report(tmp_path, medians={"compile": 1.0e-3, "native": 1.02e-3},
+                            **MINIMAL)
+    head = _section(html, "headline")
+    assert head.count("are <strong>tied within the noise</strong>") == 2  # both passes
+    assert "is fastest" not in head
+    leaders = re.findall(r"<strong>(\w+) and (\w+)</strong> are", head)
+    assert [set(pair) for pair in leaders] == [{"compile", "native"}] * 2
+    assert re.search(r"takes 1\.0\d× the time of \w+ \(95 % interval [\d.]+–1\.0\d×, "
+                     r"3 repetitions\), inside the 1\.10× a difference must clear", head)
+
+
+def test_unstable_case_is_marked(tmp_path):
+    html, _ = _report(tmp_path, unstable_style="premul", **MINIMAL)
+    rnn = _section(html, "rnn")
+    assert "unstable: repetition medians" in rnn
+    assert "premul (unstable)" in rnn  # the chart's row label
 
 
 def test_headline_cnn_verdict_with_seed_spread(full):
@@ -106,8 +130,30 @@ def test_rnn_section_units_noise_deprecation_and_fit(full):
     assert "noisy: IQR is" in rnn  # bmm is generated with a 30 % spread
     assert f"Deprecated — jit: {rs.JIT_WARNING}" in rnn
     assert "per time step" in rnn and "R²" in rnn
-    assert rnn.count("<svg") >= 4  # 2 passes + seq_len + hidden + batch sweeps
+    assert rnn.count("<svg") >= 5  # 2 passes + seq_len + hidden + batch sweeps
     assert rnn.count("<title>") == rnn.count("<svg")
+
+
+def test_rnn_table_shows_repetitions_gflops_and_peak(full):
+    html, results = full
+    rnn = _section(html, "rnn")
+    case = next(c for c in results["benchmarks"]
+                if c["name"] == rs.rnn_name("loop", rs.rnn_params("forward")))
+    reps = [r["stats"]["median"] for r in case["repetitions"]]
+    assert fmt.durations(reps) in rnn  # every repetition's median
+    assert fmt.gflops(case["gflops"]) in rnn
+    peak = results["calibration"]["gemm_gflops"]
+    assert f">{fmt.percent(case['gflops'] / peak)}<" in rnn  # % of the calibrated peak
+    assert "repetition medians (ms, log scale)" in rnn  # the strip plot beside the bars
+    assert "fastest</td>" in rnn and "slower [" in rnn
+
+
+def test_seq_len_sweep_uses_groups_and_a_log_axis(full):
+    html, results = full
+    sweep = _section(html, "rnn")[_section(html, "rnn").index('id="rnn-seq_len"'):]
+    assert "log scale" in sweep[:sweep.index("</figure>")]  # bmm is ~4x loop, ~15x native
+    shared = [c for c in results["benchmarks"] if len(c["groups"]) > 1]
+    assert shared and all({"rnn", "rnn-seq_len"} <= set(c["groups"]) for c in shared)
 
 
 def test_every_style_and_variant_named(full):
@@ -120,8 +166,23 @@ def test_machine_card_and_method(full):
     html, _ = full
     machine = _section(html, "machine")
     assert "Synthetic CPU 9000" in machine and "0123456789ab" in machine and "dirty" in machine
+    assert re.search(r"float32 GEMM 1024×1024 on cpu: (99\.\d|100) GFLOP/s \(median of 3 "
+                     r"repetitions", machine)
     method = _section(html, "method")
     assert "pytest-benchmark" in method and "10 %" in method and "He et al. 2015" in method
+    assert "3 repetitions" in method and "hierarchical-bootstrap" in method
+    assert "float32 GEMM 1024×1024" in method
+
+
+def test_version_1_file_reports_one_repetition_and_no_verdict(tmp_path):
+    html = write_report(rs.V1_FIXTURE, tmp_path / "report.html")[0].read_text(encoding="utf-8")
+    top = html[:html.index('<section id="headline"')]
+    assert "Version-1 results: one repetition per case" in top
+    head = _section(html, "headline")
+    assert head.count("with one repetition per case no difference can be called") == 2
+    assert "is fastest" not in head and "tied" not in head
+    assert "not measured (a schema-1 file)" in _section(html, "machine")
+    assert "(undecided: 1 repetition)" in _section(html, "rnn")
 
 
 def test_failures_listed_with_reason(full):
@@ -156,7 +217,9 @@ def test_summary_csv_and_md_written(full, full_dir):
     results = full[1]
     csv = pd.read_csv(full_dir / "run" / "summary.csv")
     assert len(csv) == len(results["benchmarks"])
-    assert {"name", "median_s", "iqr_s", "speedup_vs_native", "status"} <= set(csv.columns)
+    assert {"name", "median_s", "iqr_s", "speedup_vs_native", "status", "repetitions",
+            "repetition_medians_s", "spread", "unstable", "gflops", "peak_fraction"} \
+        <= set(csv.columns)
     name = rs.rnn_name("loop", rs.rnn_params("forward"))
     assert csv.set_index("name").loc[name, "median_s"] == pytest.approx(_median(results, name))
     md = (full_dir / "run" / "summary.md").read_text(encoding="utf-8")
@@ -183,7 +246,7 @@ def test_run_where_everything_failed(tmp_path):
 
 def test_failed_training_run_is_listed(tmp_path):
     results = rs.make_results(sweeps=False, cnn=False)
-    results["training"][0].update(status="failed", error="loss diverged (NaN)", epochs=None,
+    results["training"][0].update(status="failed", error="loss diverged (NaN)", epochs=[],
                                   params_count=None, time_to_target_s=None)
     html = write_report(rs.write_results(tmp_path, results))[0].read_text(encoding="utf-8")
     failures = _section(html, "failures")

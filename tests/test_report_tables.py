@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import analysis, charts, fmt, headline, tables
-from reports.load import bench_frame, training_frame
+from reports import analysis, charts, fmt, headline, ranking, tables
+from reports.load import bench_frame, load_run, training_frame
 from tests import report_samples as rs
 
 
@@ -32,6 +32,8 @@ def test_other_formats_carry_units():
     assert fmt.flops(5.6e8) == "560 MFLOP"
     assert fmt.duration_spread(0.012, 0.0004) == "12.0 ms (IQR 400 µs)"
     assert fmt.text(pd.NA) == "—" and fmt.text(True) == "yes"
+    assert fmt.durations([0.00102, 0.00099]) == "1.02, 0.990 ms"
+    assert fmt.gflops(15.99) == "16.0 GFLOP/s" and fmt.gflops(None) == "—"
 
 
 def test_linear_fit_recovers_an_exact_line():
@@ -63,18 +65,73 @@ def test_speedup_vs_native_is_a_ratio_of_medians():
 
 
 def test_rnn_headline_per_device_and_pass():
-    heads = analysis.rnn_headlines(_bench())
+    heads = ranking.rnn_headlines(_bench())
     assert [(h.device, h.pass_) for h in heads] == [("cpu", "forward"),
                                                       ("cpu", "forward_backward")]
     assert all(h.fastest == "compile" and h.slowest == "bmm" for h in heads)
-    assert heads[0].speedup_native == pytest.approx(1.25, rel=0.05)
+    assert all(h.clear_winner and h.runner_up == "native" and h.decided for h in heads)
+    assert heads[0].lead.ratio == pytest.approx(1.25, rel=0.05)
+    assert heads[0].lead.low > 1.1 and heads[0].leaders == ("compile",)
     assert heads[0].noisy  # bmm, the slowest, is drawn with a 30 % spread
     assert "Noisy timings" in headline.plain(headline.rnn_sentence(heads[0]))
-    quiet = analysis.rnn_headlines(_bench(noisy_style=None))[0]
+    quiet = ranking.rnn_headlines(_bench(noisy_style=None))[0]
     assert not quiet.noisy and "Noisy" not in headline.plain(headline.rnn_sentence(quiet))
-    no_native = analysis.rnn_headlines(_bench(styles=("loop", "premul")))[0]
-    assert no_native.speedup_native is None
+    no_native = ranking.rnn_headlines(_bench(styles=("loop", "premul")))[0]
+    assert no_native.native is None
     assert "native was not measured" in headline.plain(headline.rnn_sentence(no_native))
+
+
+def test_tied_leaders_and_a_clear_winner():
+    tied = ranking.rnn_headlines(_bench(medians={"premul": 0.82e-3}, sweeps=False, cnn=False))
+    assert not tied[0].clear_winner and set(tied[0].leaders) == {"compile", "premul"}
+    assert tied[0].lead.verdict == "same" and tied[0].lead.low < 1.1
+    # native is 1.25x the fastest: outside the tie, and said to be slower beyond the noise
+    text = headline.plain(headline.rnn_sentence(tied[0]))
+    assert "are tied within the noise" in text and "faster than native" in text
+
+
+def test_ranking_gives_each_style_its_verdict_against_the_fastest():
+    ranked = ranking.rankings(_bench(sweeps=False, cnn=False))
+    forward = ranked[ranked["pass"] == "forward"].set_index("implementation")
+    assert forward.loc["compile", "vs_verdict"] == "fastest"
+    assert (forward.drop("compile")["vs_verdict"] == "slower").all()
+    assert forward.loc["loop", "vs_fastest"] == pytest.approx(3.75, rel=0.05)
+    assert tables.versus_text(forward.loc["native"]).startswith("1.2")
+    assert "slower [" in tables.versus_text(forward.loc["native"])
+
+
+def test_version_1_fixture_loads_as_one_repetition_per_case():
+    run = load_run(rs.V1_FIXTURE)
+    ok = analysis.ok_cases(run.bench)
+    assert run.schema_version == 1 and run.calibration is None and len(ok) > 40
+    assert (ok["rep_medians"].map(len) == 1).all()
+    assert (ok["rep_medians"].map(lambda m: m[0]) == ok["median"]).all()
+    ranked = ranking.rankings(run.bench)
+    assert not ranked["decided"].all() and set(ranked["vs_verdict"]) == {"fastest", "same"}
+    assert analysis.sweep_groups(run.bench)[0] == "rnn-seq_len"
+
+
+def test_load_keeps_repetitions_groups_and_flops():
+    results = rs.make_results(unstable_style="loop", cnn=False)
+    bench = bench_frame(results["benchmarks"])
+    case = bench.set_index("name").loc[rs.rnn_name("loop", rs.rnn_params("forward"))]
+    assert len(case["rep_medians"]) == 3 and len(case["rep_samples"]) == 3
+    assert len(case["rep_samples"][0]) == 20 and case["unstable"]
+    assert case["groups"] == ["rnn", "rnn-seq_len", "rnn-hidden_size", "rnn-batch"]
+    assert case["gflops"] == pytest.approx(case["flops"] / case["median"] / 1e9)
+    # one record, shown in every group it belongs to
+    assert rs.rnn_name("loop", rs.rnn_params("forward")) in set(
+        analysis.ok_cases(bench, "rnn-seq_len")["name"])
+
+
+def test_peak_fraction_uses_the_devices_calibration():
+    cases = pd.DataFrame({"device": ["cpu", "cuda"], "gflops": [10.0, 500.0]})
+    gpu = {"device": "cuda", "gemm_gflops": 1000.0, "host_gemm_gflops": 50.0}
+    assert analysis.peak_fraction(cases, gpu).tolist() == [0.2, 0.5]
+    cpu = {"device": "cpu", "gemm_gflops": 100.0, "host_gemm_gflops": None}
+    assert analysis.peak_fraction(cases, cpu).iloc[0] == 0.1
+    assert analysis.peak_fraction(cases, cpu).iloc[1] != analysis.peak_fraction(cases, cpu).iloc[1]
+    assert analysis.peak_fraction(cases, None).isna().all()
 
 
 def test_sweep_groups_and_fits():
@@ -82,7 +139,7 @@ def test_sweep_groups_and_fits():
     assert analysis.sweep_groups(bench) == ["rnn-seq_len", "rnn-batch", "rnn-hidden_size"]
     assert analysis.sweep_param("rnn-hidden_size") == "hidden_size"
     fits = analysis.sweep_fits(bench, "rnn-seq_len")
-    assert set(fits["implementation"]) == {"loop", "native"}
+    assert set(fits["implementation"]) == {"loop", "native", "bmm"}
     assert (fits["r2"] > 0.99).all() and (fits["points"] == len(rs.SEQ_LENS)).all()
 
 
