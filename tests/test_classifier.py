@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from implementations.classifier import RowRNNClassifier
 
-STYLES = ("loop", "bmm", "premul", "native", "jit")
+STYLES = ("loop", "bmm", "premul", "native", "jit", "bptt")
 HIDDEN = 24
 BATCH = 8
 
@@ -21,11 +21,12 @@ def _batch(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(BATCH, 1, 28, 28, generator=g), torch.randint(0, 10, (BATCH,), generator=g)
 
 
-@pytest.mark.parametrize("style", ["loop", "premul", "native"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("style", ["loop", "premul", "bptt", "native"])
 @pytest.mark.parametrize(("num_layers", "bidirectional"), [(1, False), (2, False), (2, True)])
-def test_maps_images_to_logits(style, num_layers, bidirectional):
+def test_maps_images_to_logits(style, num_layers, bidirectional, cell):
     model = RowRNNClassifier(style, hidden_size=HIDDEN, num_layers=num_layers,
-                             bidirectional=bidirectional)
+                             bidirectional=bidirectional, cell=cell)
     x, y = _batch(0)
     logits = model(x)
     assert logits.shape == (BATCH, 10)
@@ -43,6 +44,17 @@ def test_reads_rows_as_time_steps_and_uses_the_last_hidden_state():
     later = x.clone()
     later[:, :, -1] += 1.0  # the last row is the last time step: it must change the output
     assert not torch.allclose(model(later), model(x))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_an_lstm_classifies_from_the_last_layers_h_n_not_c_n(bidirectional):
+    torch.manual_seed(0)
+    model = RowRNNClassifier("bptt", hidden_size=HIDDEN, num_layers=2, cell="lstm",
+                             bidirectional=bidirectional)
+    x, _ = _batch(2)
+    _, (h_n, _) = model.rnn(x[:, 0].transpose(0, 1))  # (2 * D, N, H)
+    last = torch.cat(list(h_n[-model.directions:]), dim=1)  # (N, D * H)
+    torch.testing.assert_close(model(x), model.fc(last))
 
 
 def test_unknown_style_is_a_value_error():

@@ -1,5 +1,5 @@
 """Dropout between layers does what nn.RNN's does: rate p, scale 1/(1-p), between layers only,
-training mode only — and, under the same seed, exactly nn.RNN's masks on CPU."""
+training mode only — and, under the same seed, exactly nn.RNN's (LSTM's, GRU's) masks on CPU."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import torch
 from torch import nn
 
 from implementations import rnn
-from tests.test_rnn_parity import EAGER_STYLES, assert_matches, run
+from tests.test_rnn_parity import EAGER_STYLES, REFERENCE, assert_matches, run
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 P = 0.3
 STEPS, BATCH, HIDDEN = 10, 40, 25  # 10,000 dropped-or-kept elements per direction
@@ -64,18 +66,19 @@ def test_no_dropout_after_a_single_layer(style):
     torch.testing.assert_close(model.train()(x), model.eval()(x), rtol=0, atol=0)
 
 
-def pair(style: str, dropout: float) -> tuple[nn.Module, nn.Module]:
+def pair(style: str, dropout: float, cell: str = "rnn") -> tuple[nn.Module, nn.Module]:
     torch.manual_seed(0)
     kwargs = dict(num_layers=3, bidirectional=True, dropout=dropout)
-    reference = nn.RNN(4, 6, **kwargs).double()
-    model = rnn.build(style, 4, 6, **kwargs).double()
+    reference = REFERENCE[cell](4, 6, **kwargs).double()
+    model = rnn.build(style, 4, 6, cell=cell, **kwargs).double()
     model.load_state_dict(reference.state_dict())
     return model, reference
 
 
 @pytest.mark.parametrize("style", EAGER_STYLES)
-def test_eval_mode_equals_nn_rnn_and_ignores_dropout(style):
-    model, reference = pair(style, dropout=0.5)
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_eval_mode_equals_nn_and_ignores_dropout(cell, style):
+    model, reference = pair(style, dropout=0.5, cell=cell)
     x = torch.randn(5, 3, 4, dtype=torch.float64)
     model.eval()
     reference.eval()
@@ -85,10 +88,11 @@ def test_eval_mode_equals_nn_rnn_and_ignores_dropout(style):
 
 
 @pytest.mark.parametrize("style", EAGER_STYLES)
-def test_training_masks_equal_nn_rnns_under_the_same_seed(style):
-    # nn.RNN on CPU runs ATen's _rnn_impl, which draws its masks with the same at::dropout
-    # call on the same (T, B, D*H) tensors in the same order as our driver.
-    model, reference = pair(style, dropout=0.5)
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_training_masks_equal_nns_under_the_same_seed(cell, style):
+    # nn.RNN/LSTM/GRU in float64 on CPU run ATen's _rnn_impl, which draws its masks with the
+    # same at::dropout call on the same (T, B, D*H) tensors in the same order as our driver.
+    model, reference = pair(style, dropout=0.5, cell=cell)
     x = torch.randn(5, 3, 4, dtype=torch.float64)
     torch.manual_seed(3)
     got = run(model.train(), x, None)

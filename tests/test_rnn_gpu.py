@@ -1,13 +1,15 @@
-"""Every style on CUDA equals torch.nn.RNN on CUDA (cuDNN), TF32 off; CUDA-only styles' contracts.
+"""Every style and cell on CUDA equals torch.nn.RNN / LSTM / GRU on CUDA (cuDNN), TF32 off;
+the CUDA-only styles' contracts. Written against torch 2.11's API (no newer calls).
 
 float32 tolerance is 1e-4 of each tensor's magnitude: cuDNN and cuBLAS sum in different orders.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
-from torch import nn
 
 from implementations import rnn
 from tests.test_rnn_parity import (
@@ -16,6 +18,7 @@ from tests.test_rnn_parity import (
     COMPILING,
     DYNAMO_GRAD_WARNING,
     HIDDEN,
+    REFERENCE,
     Case,
     assert_matches,
     check_parity,
@@ -41,10 +44,16 @@ def no_tf32():
     matmul.allow_tf32, cudnn.allow_tf32 = saved
 
 
+def for_cell(case: Case, cell: str) -> Case:
+    """An LSTM or GRU runs the same case with tanh, its only activation."""
+    return case if cell == "rnn" else replace(case, nonlinearity="tanh")
+
+
 @pytest.mark.parametrize("case", CASES, ids=str)
 @pytest.mark.parametrize("style", [s for s in CUDA_STYLES if s not in COMPILING])
-def test_style_matches_nn_rnn_on_cuda(style: str, case: Case):
-    check_parity(style, case, device="cuda", rtol32=RTOL32)
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_style_matches_nn_on_cuda(cell: str, style: str, case: Case):
+    check_parity(style, for_cell(case, cell), device="cuda", rtol32=RTOL32, cell=cell)
 
 
 @pytest.mark.filterwarnings(DYNAMO_GRAD_WARNING)
@@ -52,17 +61,21 @@ def test_style_matches_nn_rnn_on_cuda(style: str, case: Case):
 @pytest.mark.filterwarnings("ignore:TensorFloat32 tensor cores:UserWarning")
 @pytest.mark.parametrize("case", COMPILE_CASES, ids=str)
 @pytest.mark.parametrize("style", [s for s in CUDA_STYLES if s in COMPILING])
-def test_compiled_style_matches_nn_rnn_on_cuda_call_after_call(style: str, case: Case):
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_compiled_style_matches_nn_on_cuda_call_after_call(cell: str, style: str, case: Case):
     """Three steps: warm-up, CUDA-graph capture, replay — each forward and backward."""
+    case = for_cell(case, cell)
     torch.manual_seed(0)
-    reference = nn.RNN(case.input_size, HIDDEN, **case.kwargs()).to("cuda", case.dtype)
-    model = rnn.build(style, case.input_size, HIDDEN, **case.kwargs()).to("cuda", case.dtype)
+    reference = REFERENCE[cell](case.input_size, HIDDEN, **case.kwargs(cell))
+    reference = reference.to("cuda", case.dtype)
+    model = rnn.build(style, case.input_size, HIDDEN, cell=cell, **case.kwargs(cell))
+    model = model.to("cuda", case.dtype)
     model.load_state_dict(reference.state_dict())
     outputs = []
     for step in range(3):
-        x, h0 = make_inputs(case, "cuda", seed=step)
-        expected = run(reference, x, h0)
-        got = run(model, x, h0)
+        x, hx = make_inputs(case, "cuda", seed=step, cell=cell)
+        expected = run(reference, x, hx)
+        got = run(model, x, hx)
         assert_matches(got, expected, case.dtype, RTOL32)
         outputs.append((got["output"], expected["output"]))
     for got, expected in outputs:  # earlier outputs survive later steps
@@ -81,25 +94,29 @@ def autograd_node_names(tensor: torch.Tensor) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("style", ["native", "native-nocudnn"])
-def test_nocudnn_records_no_cudnn_op_for_backward(style: str):
+@pytest.mark.parametrize("style", ["native", "native-nocudnn", "bptt"])
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_only_native_records_a_cudnn_op_for_backward(cell: str, style: str):
     # Disabling cuDNN around forward is enough: backward replays what forward recorded.
-    model = rnn.build(style, 4, 8, num_layers=2, bidirectional=True).cuda()
+    model = rnn.build(style, 4, 8, num_layers=2, bidirectional=True, cell=cell).cuda()
     x = torch.randn(5, 3, 4, device="cuda", requires_grad=True)
-    output, h_n = model(x)
-    names = autograd_node_names(output) | autograd_node_names(h_n)
+    output, state = model(x)
+    finals = state if isinstance(state, tuple) else (state,)
+    names = set().union(*(autograd_node_names(t) for t in (output, *finals)))
     uses_cudnn = any("cudnn" in name.lower() for name in names)
     assert uses_cudnn == (style == "native" and torch.backends.cudnn.is_acceptable(x)), names
-    (output.sum() + h_n.sum()).backward()  # with cuDNN enabled again, as usual
+    sum(t.sum() for t in (output, *finals)).backward()  # with cuDNN enabled again, as usual
     assert x.grad is not None and torch.isfinite(x.grad).all()
 
 
 @pytest.mark.parametrize("style", [s for s in CUDA_STYLES
                                    if s not in COMPILING and not s.startswith("native")])
-def test_training_masks_equal_the_aten_path_under_the_same_seed(style: str):
-    """Off cuDNN, nn.RNN draws dropout masks with at::dropout, like our driver, in one order."""
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_training_masks_equal_the_aten_path_under_the_same_seed(cell: str, style: str):
+    """Off cuDNN, nn.RNN/LSTM/GRU draw dropout masks with at::dropout, like our driver, in one
+    order."""
     torch.manual_seed(0)
-    kwargs = dict(num_layers=3, bidirectional=True, dropout=0.5)
+    kwargs = dict(num_layers=3, bidirectional=True, dropout=0.5, cell=cell)
     reference = rnn.build("native-nocudnn", 4, 6, **kwargs).cuda().train()
     model = rnn.build(style, 4, 6, **kwargs).cuda().train()
     model.load_state_dict(reference.state_dict())

@@ -1,15 +1,17 @@
-"""Every RNN style equals torch.nn.RNN: output, h_n, input/h0 gradients, every parameter gradient.
+"""Every style and cell equals torch.nn.RNN / LSTM / GRU: output, h_n (and c_n), input and
+h0 (and c0) gradients, every parameter gradient.
 
-Each style runs with the state of a freshly built nn.RNN loaded through `load_state_dict`
-(strict). The configurations are a pairwise covering design (CASES): every value of every axis
-meets every value of every other axis at least once, in 8 cases instead of the 384 of the full
+Each style runs with the state of a freshly built nn.RNN/LSTM/GRU loaded through
+`load_state_dict` (strict). An LSTM or GRU runs every case with tanh, its only activation.
+The configurations are a pairwise covering design (CASES): every value of every axis meets
+every value of every other axis at least once, in 8 cases instead of the 384 of the full
 product; `test_cases_cover_every_pair` checks that property.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import pytest
 import torch
@@ -18,6 +20,7 @@ from torch import nn
 from implementations import rnn
 
 STEPS, BATCH, INPUT, HIDDEN = 4, 3, 4, 5
+REFERENCE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,11 @@ class Case:
     dtype: torch.dtype
     input_size: int = INPUT
 
-    def kwargs(self) -> dict:
-        return dict(num_layers=self.num_layers, nonlinearity=self.nonlinearity, bias=self.bias,
-                    batch_first=self.batch_first, bidirectional=self.bidirectional)
+    def kwargs(self, cell: str = "rnn") -> dict:
+        """nn.RNN's (or, without nonlinearity, nn.LSTM's / nn.GRU's) keyword arguments."""
+        kwargs = dict(num_layers=self.num_layers, bias=self.bias, batch_first=self.batch_first,
+                      bidirectional=self.bidirectional)
+        return {**kwargs, "nonlinearity": self.nonlinearity} if cell == "rnn" else kwargs
 
     def __str__(self) -> str:
         flags = [f"l{self.num_layers}", "bi" if self.bidirectional else "uni", self.nonlinearity,
@@ -61,31 +66,39 @@ COMPILING = {info.name for info in rnn.describe() if info.compiles}
 EAGER_STYLES = [s for s in rnn.styles("cpu") if s not in COMPILING]
 
 
-def make_inputs(case: Case, device: str = "cpu", seed: int = 0):
-    """Input (with or without batch), optional h0, and weights that mix the outputs into a loss."""
+def make_inputs(case: Case, device: str = "cpu", seed: int = 0, cell: str = "rnn"):
+    """Input (with or without batch) and an optional initial state: h0, or (h0, c0) for LSTM."""
     g = torch.Generator().manual_seed(seed)
     directions = 2 if case.bidirectional else 1
     batch = (BATCH,) if case.batched else ()
     x_shape = (*batch, STEPS, case.input_size) if case.batch_first and case.batched \
         else (STEPS, *batch, case.input_size)
     x = torch.randn(x_shape, generator=g, dtype=case.dtype)
-    h0 = torch.randn(case.num_layers * directions, *batch, HIDDEN, generator=g, dtype=case.dtype)
-    return x.to(device), (h0.to(device) if case.with_h0 else None)
+    states = [torch.randn(case.num_layers * directions, *batch, HIDDEN, generator=g,
+                          dtype=case.dtype).to(device) for _ in range(2 if cell == "lstm" else 1)]
+    hx = (tuple(states) if cell == "lstm" else states[0]) if case.with_h0 else None
+    return x.to(device), hx
 
 
-def run(model: nn.Module, x: torch.Tensor, h0: torch.Tensor | None) -> dict[str, torch.Tensor]:
-    """Forward + backward of a fixed random mix of (output, h_n); every result by name."""
+def run(model: nn.Module, x: torch.Tensor, hx) -> dict[str, torch.Tensor]:
+    """Forward + backward of a fixed random mix of (output, h_n[, c_n]); every result by name."""
     model.zero_grad(set_to_none=True)  # the same model may run again
     x = x.clone().requires_grad_()
-    h0 = None if h0 is None else h0.clone().requires_grad_()
-    output, h_n = model(x, h0)
+    lstm = model.mode == "LSTM"  # nn.RNNBase's attribute, which every style has too
+    states = [] if hx is None else [s.clone().requires_grad_() for s in
+                                    (hx if isinstance(hx, tuple) else (hx,))]
+    output, finals = model(x, None if hx is None else tuple(states) if lstm else states[0])
+    finals = finals if lstm else (finals,)  # (h_n,) or (h_n, c_n)
     g = torch.Generator().manual_seed(1)  # the same loss weights for every model
-    mix_out = torch.randn(output.shape, generator=g, dtype=output.dtype).to(output.device)
-    mix_h = torch.randn(h_n.shape, generator=g, dtype=h_n.dtype).to(h_n.device)
-    ((output * mix_out).sum() + (h_n * mix_h).sum()).backward()
-    results = {"output": output.detach(), "h_n": h_n.detach(), "grad input": x.grad}
-    if h0 is not None:
-        results["grad h0"] = h0.grad
+    loss = 0
+    for tensor in (output, *finals):
+        loss = loss + (tensor * torch.randn(tensor.shape, generator=g, dtype=tensor.dtype)
+                       .to(tensor.device)).sum()
+    loss.backward()
+    names = ("h_n", "c_n")
+    results = {"output": output.detach(), "grad input": x.grad}
+    results.update({name: s.detach() for name, s in zip(names, finals, strict=False)})
+    results.update({f"grad {name[0]}0": s.grad for name, s in zip(names, states, strict=False)})
     results.update({f"grad {n}": p.grad for n, p in model.named_parameters()})
     return results
 
@@ -105,13 +118,22 @@ def assert_matches(actual: dict, expected: dict, dtype: torch.dtype,
         torch.testing.assert_close(got, want, **tol, msg=lambda m, n=name: f"{n}: {m}")
 
 
-def check_parity(style: str, case: Case, device: str = "cpu", rtol32: float = 1e-5) -> nn.Module:
+def pair(style: str, case: Case, device: str = "cpu",
+         cell: str = "rnn") -> tuple[nn.Module, nn.Module]:
+    """(the style's module, nn.RNN/LSTM/GRU) with the same weights, on `device`."""
     torch.manual_seed(0)
-    reference = nn.RNN(case.input_size, HIDDEN, **case.kwargs()).to(device, case.dtype)
-    model = rnn.build(style, case.input_size, HIDDEN, **case.kwargs()).to(device, case.dtype)
+    kwargs = case.kwargs(cell)
+    reference = REFERENCE[cell](case.input_size, HIDDEN, **kwargs).to(device, case.dtype)
+    model = rnn.build(style, case.input_size, HIDDEN, cell=cell, **kwargs).to(device, case.dtype)
     model.load_state_dict(reference.state_dict())  # strict: names and shapes must agree
-    x, h0 = make_inputs(case, device)
-    assert_matches(run(model, x, h0), run(reference, x, h0), case.dtype, rtol32)
+    return model, reference
+
+
+def check_parity(style: str, case: Case, device: str = "cpu", rtol32: float = 1e-5,
+                 cell: str = "rnn") -> nn.Module:
+    model, reference = pair(style, case, device, cell)
+    x, hx = make_inputs(case, device, cell=cell)
+    assert_matches(run(model, x, hx), run(reference, x, hx), case.dtype, rtol32)
     return model
 
 
@@ -126,8 +148,11 @@ def test_cases_cover_every_pair():
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 @pytest.mark.parametrize("style", EAGER_STYLES)
-def test_style_matches_nn_rnn(style: str, case: Case):
-    check_parity(style, case)
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_style_matches_nn(cell: str, style: str, case: Case):
+    if cell != "rnn" and case.nonlinearity == "relu":  # the same case, with an LSTM's activation
+        case = replace(case, nonlinearity="tanh")
+    check_parity(style, case, cell=cell)
 
 
 # torch.compile costs seconds per graph on a small CPU, so two cases: one multi-layer,
@@ -145,10 +170,16 @@ COMPILE_CASES = [
 DYNAMO_GRAD_WARNING = "ignore:The .grad attribute of a Tensor that is not a leaf:UserWarning"
 
 
+# per cell: (cell, case); an LSTM and a GRU add one graph each, the cheap single-layer case
+COMPILE_CELL_CASES = [("rnn", case) for case in COMPILE_CASES] + [
+    (cell, replace(COMPILE_CASES[1], nonlinearity="tanh")) for cell in ("lstm", "gru")]
+
+
 @pytest.mark.filterwarnings(DYNAMO_GRAD_WARNING)
-@pytest.mark.parametrize("case", COMPILE_CASES, ids=str)
-def test_compile_matches_nn_rnn(case: Case):
-    check_parity("compile", case)
+@pytest.mark.parametrize(("cell", "case"), COMPILE_CELL_CASES,
+                         ids=[f"{cell}-{case}" for cell, case in COMPILE_CELL_CASES])
+def test_compile_matches_nn(cell: str, case: Case):
+    check_parity("compile", case, cell=cell)
 
 
 def test_compile_is_the_only_cpu_style_tested_apart():

@@ -13,21 +13,36 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from implementations import rnn
 
-ALL = ["loop", "bmm", "premul", "jit", "compile", "compile-cudagraphs", "native",
+ALL = ["loop", "bmm", "premul", "jit", "compile", "compile-cudagraphs", "bptt", "native",
        "native-nocudnn"]
+REFERENCE = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 CUDA_ONLY = ["compile-cudagraphs", "native-nocudnn"]
 CPU = [s for s in ALL if s not in CUDA_ONLY]
 
 
+@pytest.mark.parametrize("cell", rnn.CELLS)
 @pytest.mark.parametrize("device", [None, "cpu", torch.device("cpu")])
-def test_cpu_styles_are_exactly_the_cpu_ones(device):
-    assert rnn.styles(device) == CPU
+def test_cpu_styles_are_exactly_the_cpu_ones(device, cell):
+    assert rnn.styles(device, cell) == CPU
+    assert rnn.styles(device) == rnn.styles(device, "rnn")
 
 
-def test_cuda_styles_need_a_visible_gpu():
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_cuda_styles_need_a_visible_gpu(cell):
     expected = ALL if torch.cuda.is_available() else []
-    assert rnn.styles("cuda") == expected
-    assert rnn.styles(torch.device("cuda", 0)) == expected
+    assert rnn.styles("cuda", cell) == expected
+    assert rnn.styles(torch.device("cuda", 0), cell=cell) == expected
+
+
+def test_cells_are_rnn_lstm_gru():
+    assert rnn.CELLS == ("rnn", "lstm", "gru")
+
+
+def test_unknown_cell_is_a_value_error_naming_the_cells():
+    for call in (lambda: rnn.styles("cpu", "transformer"),
+                 lambda: rnn.build("loop", 4, 5, cell="transformer")):
+        with pytest.raises(ValueError, match="unknown cell 'transformer'.*'rnn', 'lstm', 'gru'"):
+            call()
 
 
 def test_describe_covers_every_style_once_in_registry_order():
@@ -39,6 +54,10 @@ def test_describe_covers_every_style_once_in_registry_order():
         assert (info.devices == ("cuda",)) == (info.name in CUDA_ONLY)
         assert info.deprecated == (info.name == "jit")
         assert info.compiles == info.name.startswith("compile")
+        assert info.cells == rnn.CELLS
+        assert info.double_backward == (info.name != "bptt")
+    assert [info.name for info in infos if info.baseline] == ["native"]
+    assert "no double backward" in next(i.summary for i in infos if i.name == "bptt")
 
 
 def test_style_info_is_frozen():
@@ -52,23 +71,27 @@ def test_unknown_style_names_every_valid_one():
     assert all(name in str(error.value) for name in ALL)
 
 
+@pytest.mark.parametrize("cell", rnn.CELLS)
 @pytest.mark.parametrize("style", ALL)  # building compiles nothing yet
-def test_parameters_are_nn_rnns_names_shapes_and_order(style):
+def test_parameters_are_nns_names_shapes_and_order(style, cell):
     kwargs = dict(num_layers=3, bidirectional=True)
-    reference = nn.RNN(4, 5, **kwargs)
-    model = rnn.build(style, 4, 5, **kwargs)
+    reference = REFERENCE[cell](4, 5, **kwargs)
+    model = rnn.build(style, 4, 5, cell=cell, **kwargs)
     assert [(n, p.shape) for n, p in model.named_parameters()] == \
         [(n, p.shape) for n, p in reference.named_parameters()]
-    no_bias = rnn.build(style, 4, 5, bias=False, num_layers=2)
-    assert set(no_bias.state_dict()) == set(nn.RNN(4, 5, bias=False, num_layers=2).state_dict())
+    assert model.mode == reference.mode
+    no_bias = rnn.build(style, 4, 5, bias=False, num_layers=2, cell=cell)
+    model.load_state_dict(reference.state_dict())  # strict
+    no_bias.load_state_dict(REFERENCE[cell](4, 5, bias=False, num_layers=2).state_dict())
 
 
+@pytest.mark.parametrize("cell", rnn.CELLS)
 @pytest.mark.parametrize("style", ALL)  # building compiles nothing yet
-def test_init_draws_like_nn_rnn(style):
+def test_init_draws_like_nn(style, cell):
     torch.manual_seed(7)
-    reference = nn.RNN(3, 16, num_layers=2, bidirectional=True)
+    reference = REFERENCE[cell](3, 16, num_layers=2, bidirectional=True)
     torch.manual_seed(7)
-    model = rnn.build(style, 3, 16, num_layers=2, bidirectional=True)
+    model = rnn.build(style, 3, 16, num_layers=2, bidirectional=True, cell=cell)
     for (name, want), (_, got) in zip(reference.named_parameters(), model.named_parameters(),
                                       strict=True):
         assert torch.equal(got, want), name
@@ -84,6 +107,9 @@ def test_parameters_follow_dtype_conversion(style):
 
 @pytest.mark.parametrize(("kwargs", "match"), [
     (dict(proj_size=2), "proj_size"),
+    (dict(proj_size=2, cell="lstm"), "proj_size=2 is not supported.*torch.nn.LSTM"),
+    (dict(nonlinearity="relu", cell="lstm"), "applies to cell='rnn' only"),
+    (dict(nonlinearity="relu", cell="gru"), "applies to cell='rnn' only"),
     (dict(nonlinearity="sigmoid"), "'tanh', 'relu'"),
     (dict(dropout=-0.1), r"\[0, 1\]"),
     (dict(dropout=1.5), r"\[0, 1\]"),
@@ -100,6 +126,26 @@ def test_bad_arguments_are_value_errors(style, kwargs, match):
 def test_bad_sizes_are_value_errors(hidden):
     with pytest.raises(ValueError, match="hidden_size must be a positive integer"):
         rnn.build("loop", 4, hidden)
+
+
+@pytest.mark.parametrize(("hx", "match"), [
+    (torch.zeros(1, 2, 6), r"hx of an LSTM must be a tuple \(h0, c0\) of two tensors, got Tensor"),
+    ((torch.zeros(1, 2, 6),), r"must be a tuple \(h0, c0\) of two tensors, got tuple"),
+    ((torch.zeros(1, 2, 6), None), r"c0 must be a torch.Tensor of shape \(1, 2, 6\)"),
+    ((torch.zeros(1, 3, 6), torch.zeros(1, 2, 6)), r"h0 must have shape \(1, 2, 6\)"),
+    ((torch.zeros(1, 2, 6), torch.zeros(2, 2, 6)), r"c0 must have shape \(1, 2, 6\)"),
+])
+@pytest.mark.parametrize("style", CPU)
+def test_bad_lstm_state_is_one_value_error(style, hx, match):
+    model = rnn.build(style, 4, 6, cell="lstm")
+    with pytest.raises(ValueError, match=match):
+        model(torch.zeros(5, 2, 4), hx)
+
+
+@pytest.mark.parametrize("style", ["loop", "bptt", "native"])
+def test_a_gru_refuses_an_lstm_state(style):
+    with pytest.raises(ValueError, match="hx of a GRU must be one tensor h0, got tuple"):
+        rnn.build(style, 4, 6, cell="gru")(torch.zeros(5, 2, 4), (torch.zeros(1, 2, 6),) * 2)
 
 
 @pytest.mark.parametrize(("shape", "hx_shape", "match"), [
@@ -143,9 +189,10 @@ def test_dropout_with_one_layer_warns_like_nn_rnn():
         rnn.build("loop", 4, 6, dropout=0.5)
 
 
-@pytest.mark.parametrize("style", ["loop", "jit", "native"])
-def test_models_deep_copy_and_pickle(style):
-    model = rnn.build(style, 3, 4, num_layers=2)
+@pytest.mark.parametrize(("style", "cell"), [("loop", "rnn"), ("jit", "gru"), ("native", "rnn"),
+                                           ("native", "lstm"), ("bptt", "lstm")])
+def test_models_deep_copy_and_pickle(style, cell):
+    model = rnn.build(style, 3, 4, num_layers=2, cell=cell)
     x = torch.randn(2, 1, 3)
     for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
         torch.testing.assert_close(clone(x), model(x), rtol=0, atol=0)

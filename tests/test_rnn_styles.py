@@ -32,8 +32,8 @@ class OpLog(TorchDispatchMode):
         return self.ops.count((name, shape))
 
 
-def forward_ops(style: str) -> OpLog:
-    model = rnn.build(style, INPUT, HIDDEN)
+def forward_ops(style: str, cell: str = "rnn") -> OpLog:
+    model = rnn.build(style, INPUT, HIDDEN, cell=cell)
     x = torch.randn(STEPS, BATCH, INPUT)
     with torch.no_grad(), OpLog() as log:
         model(x)
@@ -48,7 +48,7 @@ def test_bmm_copies_the_weights_per_batch_element_at_every_step():
 
 
 def gemm_rows(log: OpLog) -> list[int]:
-    return sorted(shape[0] for name, shape in log.ops if name in ("mm", "addmm"))
+    return sorted(shape[0] for name, shape in log.ops if name in ("mm", "addmm", "addmm_"))
 
 
 def test_loop_runs_two_small_gemms_per_step():
@@ -59,11 +59,54 @@ def test_premul_projects_every_step_in_one_gemm():
     assert gemm_rows(forward_ops("premul")) == [BATCH] * STEPS + [STEPS * BATCH]
 
 
+@pytest.mark.parametrize(("cell", "gates"), [("rnn", 1), ("lstm", 4), ("gru", 3)])
+def test_bptt_projects_every_step_at_once_and_runs_one_gemm_per_step(cell, gates):
+    log = forward_ops("bptt", cell)
+    assert gemm_rows(log) == [BATCH] * STEPS + [STEPS * BATCH]
+    assert log.count("mm" if cell == "rnn" else "addmm", (STEPS * BATCH, gates * HIDDEN)) <= 1
+
+
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_bptt_backward_carries_one_gemm_per_step_and_the_rest_over_all_steps(cell):
+    model = rnn.build("bptt", INPUT, HIDDEN, cell=cell)
+    x = torch.randn(STEPS, BATCH, INPUT, requires_grad=True)
+    output, _ = model(x)
+    with OpLog() as log:
+        output.sum().backward()
+    gemms = [shape for name, shape in log.ops if name in ("mm", "addmm", "addmm_")]
+    per_step = [s for s in gemms if s == (BATCH, HIDDEN)]
+    assert len(per_step) == STEPS - 1  # dh_{t-1} = dout + dG_t W_hh; none needed at t = 0
+    assert len(gemms) == len(per_step) + 4  # dW_hh (step 0, then 1..T-1), dW_ih, dX
+    assert log.count("mm", (STEPS * BATCH, INPUT)) == 1  # dX = dG W_ih, all steps at once
+
+
+def test_bptt_refuses_double_backward():
+    model = rnn.build("bptt", INPUT, HIDDEN, cell="lstm")
+    x = torch.randn(STEPS, BATCH, INPUT, requires_grad=True)
+    (grad,) = torch.autograd.grad(model(x)[0].pow(2).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="marked with @once_differentiable"):
+        grad.sum().backward()
+    assert not next(i for i in rnn.describe() if i.name == "bptt").double_backward
+
+
+@pytest.mark.parametrize("cell", rnn.CELLS)
+def test_bptt_without_gradients_skips_autograd_and_computes_the_same(cell):
+    model = rnn.build("bptt", INPUT, HIDDEN, cell=cell, num_layers=2)
+    x = torch.randn(STEPS, BATCH, INPUT)
+    recorded = model(x)
+    assert recorded[0].grad_fn is not None  # weights require grad: the Function is recorded
+    with torch.no_grad():  # the loops reuse one buffer per step's values (nothing to keep)
+        direct = model(x)
+    assert direct[0].grad_fn is None
+    torch.testing.assert_close(direct, recorded, rtol=0, atol=0)
+
+
 def test_jit_records_the_deprecation_instead_of_showing_it():
     with warnings.catch_warnings(record=True) as direct:
         warnings.simplefilter("always")
         torch.jit.script(loop.run_layer)
-    expected = [str(w.message) for w in direct]  # what this torch says when scripting
+    # what this torch says when scripting, each message once
+    expected = list(dict.fromkeys(str(w.message) for w in direct))
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
         model = rnn.build("jit", INPUT, HIDDEN)
@@ -74,7 +117,7 @@ def test_jit_records_the_deprecation_instead_of_showing_it():
 
 
 def test_other_styles_record_no_warnings():
-    for style in ("loop", "compile", "native"):
+    for style in ("loop", "compile", "bptt", "native"):
         assert rnn.build(style, INPUT, HIDDEN).recorded_warnings == []
 
 
@@ -82,8 +125,8 @@ def test_each_compiled_module_keeps_its_own_graph_cache():
     weights = rnn.build("loop", INPUT, HIDDEN)
 
     def call(layer_fn, steps: int) -> None:
-        layer_fn(torch.randn(steps, 1, INPUT), torch.zeros(1, HIDDEN), weights.weight_ih_l0,
-                 weights.weight_hh_l0, None, None, False)
+        layer_fn(torch.randn(steps, 1, INPUT), [torch.zeros(1, HIDDEN)], weights.weight_ih_l0,
+                 weights.weight_hh_l0, None, None, "RNN_TANH")
 
     with torch._dynamo.config.patch(recompile_limit=1), torch.no_grad():
         # one graph per cache: two torch.compile wrappers of one function share the cache,
@@ -107,6 +150,8 @@ def test_cudnn_disabled_changes_only_the_enabled_flag():
         assert cudnn.enabled and cudnn.benchmark
 
 
-def test_native_is_nn_rnn_itself():
-    assert isinstance(rnn.build("native", INPUT, HIDDEN), torch.nn.RNN)
-    assert isinstance(rnn.build("native-nocudnn", INPUT, HIDDEN), torch.nn.RNN)
+@pytest.mark.parametrize(("cell", "cls"), [("rnn", torch.nn.RNN), ("lstm", torch.nn.LSTM),
+                                          ("gru", torch.nn.GRU)])
+def test_native_is_nn_rnn_itself(cell, cls):
+    assert isinstance(rnn.build("native", INPUT, HIDDEN, cell=cell), cls)
+    assert isinstance(rnn.build("native-nocudnn", INPUT, HIDDEN, cell=cell), cls)

@@ -24,21 +24,22 @@ from implementations.rnn.base import RNNConfig, StackedRNN
 
 @functools.cache
 def scripted_loop() -> tuple[torch.jit.ScriptFunction, tuple[str, ...]]:
-    """`loop.run_layer` scripted once per process, with the text of every warning it raised."""
+    """`loop.run_layer` scripted once per process, with the text of the warnings it raised."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scripted = torch.jit.script(loop.run_layer)
-    return scripted, tuple(str(w.message) for w in caught)
+    # each function it compiles (the loop, cells.step) may warn: keep each message once
+    return scripted, tuple(dict.fromkeys(str(w.message) for w in caught))
 
 
-def run_layer(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
-              b_hh: Tensor | None, relu: bool) -> tuple[Tensor, Tensor]:
-    """`loop.run_layer` run by TorchScript: x (T, B, I), h (B, H) -> (T, B, H), (B, H).
+def run_layer(x: Tensor, state: list[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
+              b_hh: Tensor | None, mode: str) -> tuple[Tensor, list[Tensor]]:
+    """`loop.run_layer` run by TorchScript: x (T, B, I), state [h] / [h, c] -> (T, B, H), state.
 
     A plain function around the ScriptFunction, so that modules stay deep-copyable and
     picklable (a ScriptFunction is neither).
     """
-    return scripted_loop()[0](x, h, w_ih, w_hh, b_ih, b_hh, relu)
+    return scripted_loop()[0](x, state, w_ih, w_hh, b_ih, b_hh, mode)
 
 
 def build(config: RNNConfig) -> StackedRNN:

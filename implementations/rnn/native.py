@@ -1,9 +1,10 @@
-"""`native` and `native-nocudnn`: torch.nn.RNN itself, the baseline every style is held to.
+"""`native` and `native-nocudnn`: torch.nn.RNN / LSTM / GRU themselves, the baseline.
 
-On CUDA, nn.RNN runs cuDNN's fused RNN kernels; on CPU, ATen's C++ loop (input projection for
-all steps in one GEMM, then the recurrence). `native-nocudnn` is the same module run with cuDNN
-disabled, so CUDA takes ATen's generic path — the "aten" runner of PyTorch's
-benchmarks/fastrnns. The two differ only in a context manager (data, not a copied class).
+On CUDA, they run cuDNN's fused RNN kernels; on CPU, ATen's C++ loop (input projection for
+all steps in one GEMM, then the recurrence) — or, for a float32 LSTM, oneDNN's fused LSTM.
+`native-nocudnn` is the same module run with cuDNN disabled, so CUDA takes ATen's generic
+path — the "aten" runner of PyTorch's benchmarks/fastrnns. The two differ only in a context
+manager (data, not a copied class).
 
 The context wraps forward only, and that is enough for backward too: autograd records the ops
 that forward actually ran. Under cuDNN that is one _cudnn_rnn node (whose backward calls cuDNN);
@@ -18,12 +19,14 @@ import contextlib
 import inspect
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from implementations.rnn.base import RNNConfig, check_forward_args, require_cuda
+from implementations.rnn.base import RNNConfig, require_cuda
+from implementations.rnn.checks import check_forward_args
 
 # cudnn.flags() sets every flag it takes, resetting benchmark/deterministic/TF32 to its own
 # defaults for the duration unless told None ("keep"); the names differ between torch versions.
@@ -36,22 +39,22 @@ def cudnn_disabled() -> AbstractContextManager[None]:
     return torch.backends.cudnn.flags(enabled=False, **_KEEP_OTHER_FLAGS)
 
 
-class NativeRNN(nn.RNN):
-    """torch.nn.RNN with this package's input checks, run inside `context()`."""
+class _Native(nn.RNNBase):
+    """An nn.RNN / LSTM / GRU with this package's input checks, run inside `context()`."""
 
     def __init__(self, config: RNNConfig, context: Callable[[], AbstractContextManager[None]],
                  cuda_only: str | None = None) -> None:
+        # nn.LSTM and nn.GRU take no nonlinearity (RNNConfig refuses a non-default one)
+        extra = {"nonlinearity": config.nonlinearity} if config.cell == "rnn" else {}
         super().__init__(config.input_size, config.hidden_size, num_layers=config.num_layers,
-                         nonlinearity=config.nonlinearity, bias=config.bias,
-                         batch_first=config.batch_first, dropout=config.dropout,
-                         bidirectional=config.bidirectional)
+                         bias=config.bias, batch_first=config.batch_first,
+                         dropout=config.dropout, bidirectional=config.bidirectional, **extra)
         self.config = config
         self.context = context
         self.cuda_only = cuda_only  # the style's name when it must refuse other devices
         self.recorded_warnings: list[str] = []
 
-    def forward(self, input: Tensor | PackedSequence,
-                hx: Tensor | None = None) -> tuple[Tensor | PackedSequence, Tensor]:
+    def forward(self, input: Tensor | PackedSequence, hx: Any = None) -> tuple[Any, Any]:
         if not isinstance(input, PackedSequence):  # nn.RNN's own extra, left to it
             check_forward_args(self.config, self.weight_ih_l0, input, hx)
         if self.cuda_only:
@@ -60,7 +63,22 @@ class NativeRNN(nn.RNN):
             return super().forward(input, hx)
 
 
-def build(config: RNNConfig, cudnn: bool = True) -> NativeRNN:
+class NativeRNN(_Native, nn.RNN):
+    pass
+
+
+class NativeLSTM(_Native, nn.LSTM):
+    pass
+
+
+class NativeGRU(_Native, nn.GRU):
+    pass
+
+
+CLASSES = {"rnn": NativeRNN, "lstm": NativeLSTM, "gru": NativeGRU}
+
+
+def build(config: RNNConfig, cudnn: bool = True) -> nn.RNNBase:
     if cudnn:
-        return NativeRNN(config, contextlib.nullcontext)
-    return NativeRNN(config, cudnn_disabled, cuda_only="native-nocudnn")
+        return CLASSES[config.cell](config, contextlib.nullcontext)
+    return CLASSES[config.cell](config, cudnn_disabled, cuda_only="native-nocudnn")
