@@ -211,12 +211,18 @@ def cmd_list(args) -> int:
     from implementations import cnn, rnn
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    print("RNN styles (implementations.rnn):")
+    print("RNN styles (implementations.rnn), per cell: where each runs on this machine")
+    print(f"  {'style':<20}" + "".join(f"{cell:<14}" for cell in rnn.CELLS) + "what it is")
     for info in rnn.describe():
-        here = [d for d in devices if info.name in rnn.styles(d)]
-        where = ", ".join(here) if here else f"not on this machine (needs {'/'.join(info.devices)})"
-        flag = "  [deprecated upstream]" if info.deprecated else ""
-        print(f"  {info.name:<20} {info.summary}  ({where}){flag}")
+        cells = []
+        for cell in rnn.CELLS:
+            here = [d for d in devices if info.name in rnn.styles(d, cell=cell)]
+            needs = f"({'/'.join(info.devices)})" if cell in info.cells else "-"
+            cells.append(f"{'+'.join(here) if here else needs:<14}")
+        flags = ("  [deprecated upstream]" if info.deprecated else "") + (
+            "" if info.double_backward else "  [no double backward]") + (
+            "  [baseline]" if info.baseline else "")
+        print(f"  {info.name:<20}" + "".join(cells) + f"{info.summary}{flags}")
     print("CNN variants (implementations.cnn):")
     for info in cnn.describe():
         print(f"  {info.family + '/' + info.shortcut:<24} {info.summary}")

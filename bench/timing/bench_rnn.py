@@ -1,4 +1,4 @@
-"""pytest-benchmark cases for the RNN styles.
+"""pytest-benchmark cases for the RNN styles, for each cell (vanilla RNN, LSTM, GRU).
 
 `mnistbench run` runs this module through pytest and parametrises `case` with the profile's RNN
 cases (bench.timing.cases.rnn_cases); the `timing` fixture comes from bench.timing.harness. Each
@@ -22,7 +22,8 @@ def make_step(case, device: torch.device):
     """Build the style at the case's shape and return (step, model); step() runs one pass."""
     p = case.params
     model = rnn.build(case.implementation, p["input_size"], p["hidden_size"],
-                      num_layers=p["num_layers"], bidirectional=p["bidirectional"]).to(device)
+                      num_layers=p["num_layers"], bidirectional=p["bidirectional"],
+                      cell=p.get("cell", "rnn")).to(device)
     x = torch.randn(p["seq_len"], p["batch"], p["input_size"], device=device)  # (T, B, I)
     if p["pass"] == "forward":
         def step():

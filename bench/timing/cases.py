@@ -40,8 +40,10 @@ def _shape_tag(shape: RnnShape) -> str:
 
 def _rnn_case(group: str, style: str, pass_: str, shape: RnnShape, device: str,
               skip_reason: str | None) -> Case:
+    """A case named cell/style/pass/shape ("lstm/bptt/forward/b64-t28-..."): the vanilla RNN
+    keeps the names of schema-1 runs ("rnn/..."), so old runs still compare."""
     params = {"pass": pass_, **asdict(shape)}
-    name = f"rnn/{style}/{pass_}/{_shape_tag(shape)}"
+    name = f"{shape.cell}/{style}/{pass_}/{_shape_tag(shape)}"
     return Case(name, (group,), "rnn", style, device, params, skip_reason)
 
 
@@ -64,15 +66,26 @@ def _skip_reason(info, device: torch.device, runnable: list[str]) -> str | None:
 
 
 def rnn_cases(profile: Profile, device: torch.device) -> list[Case]:
-    """Every registered style × pass at the MNIST shape, then the profile's sweeps."""
+    """Every registered style × pass at the MNIST shape for each of the profile's cells, its
+    extra shapes, then its sweeps (of the vanilla RNN). The main group of a cell is named after
+    it: "rnn", "lstm", "gru"."""
     from implementations import rnn
 
     runnable = rnn.styles(device)
     cases = []
-    for info in rnn.describe():
-        reason = _skip_reason(info, device, runnable)
-        for pass_ in profile.rnn_passes:
-            cases.append(_rnn_case("rnn", info.name, pass_, MNIST_SHAPE, device.type, reason))
+    for cell in profile.rnn_cells:
+        shape = replace(MNIST_SHAPE, cell=cell)
+        for info in rnn.describe():
+            reason = _skip_reason(info, device, runnable)
+            for pass_ in profile.rnn_passes:
+                cases.append(_rnn_case(cell, info.name, pass_, shape, device.type, reason))
+    for shape, left_out, why in profile.rnn_extra_shapes:
+        for info in rnn.describe():
+            reason = _skip_reason(info, device, runnable) or (
+                f"{info.name} sits out at this shape: {why}" if info.name in left_out else None)
+            for pass_ in profile.rnn_passes:
+                cases.append(_rnn_case(f"{shape.cell}-large", info.name, pass_, shape,
+                                       device.type, reason))
     sweep_styles = profile.rnn_sweep_styles or tuple(runnable)
     for field_name, values in profile.rnn_sweeps.items():
         for style in sweep_styles:
