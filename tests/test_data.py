@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
 import importlib.util
-import os
 import shutil
 import urllib.error
 from pathlib import Path
@@ -16,7 +14,7 @@ import torch
 
 from bench.data import sources as data
 from bench.data.command import data_command
-from bench.data.idx import STANDARD_NAMES
+from bench.data.idx import STANDARD_NAMES, find_files, read_bytes
 from bench.data.sources import ASSETS, load
 from bench.data.specs import DATASETS, MNIST, SUBSET_SHA256
 from bench.data.tensors import select_balanced, to_tensors
@@ -24,7 +22,6 @@ from bench.errors import DataError
 from tests.test_idx import write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL = Path(os.environ.get("MNISTBENCH_TEST_DATA", ROOT.parent / "shared" / "data" / "mnist"))
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 SUBSET = ASSETS / "mnist-subset"
 # ../shared/data/mnist/README.md
@@ -42,11 +39,9 @@ def isolated(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def real() -> data.Dataset:
-    if not (REAL / "train-images-idx3-ubyte.gz").exists():
-        pytest.fail(f"the full MNIST set is needed at {REAL} (set MNISTBENCH_TEST_DATA to its "
-                    f"directory); CI provides it")
-    return load(data_dir=REAL)
+def real(full_mnist_dir) -> data.Dataset:
+    """The full MNIST (tests/conftest.py finds it; the test skips without it)."""
+    return load(data_dir=full_mnist_dir)
 
 
 def link_set(src: Path, dst: Path) -> Path:
@@ -57,21 +52,22 @@ def link_set(src: Path, dst: Path) -> Path:
     return dst
 
 
-def test_real_mnist_verifies(real):
+def test_real_mnist_verifies(real, full_mnist_dir):
     assert real.verified and not real.subset and real.source == "data-dir"
     assert real.files == MNIST.sha256 and real.notes == []
     assert real.train_images.shape == (60000, 28, 28) and real.train_images.dtype == torch.uint8
     assert real.test_labels.shape == (10000,) and real.test_labels.dtype == torch.int64
     assert torch.bincount(real.train_labels).tolist() == TRAIN_COUNTS
     assert torch.bincount(real.test_labels).tolist() == TEST_COUNTS
-    lines = data_command(str(REAL), verify=True, dataset="mnist")
+    lines = data_command(str(full_mnist_dir), verify=True, dataset="mnist")
     assert any(line.startswith("verified: ") and "standard MNIST" in line for line in lines)
 
 
-def test_modified_byte_fails_verify_only(tmp_path):
-    d = link_set(REAL, tmp_path / "m")
-    labels = gzip.decompress((REAL / "t10k-labels-idx1-ubyte.gz").read_bytes())
-    (d / "t10k-labels-idx1-ubyte.gz").unlink()
+def test_modified_byte_fails_verify_only(tmp_path, full_mnist_dir):
+    d = link_set(full_mnist_dir, tmp_path / "m")
+    stored = find_files(d, "test copy")["t10k-labels-idx1-ubyte"]  # gz or raw, any spelling
+    labels = read_bytes(stored)
+    stored.unlink()
     (d / "t10k-labels-idx1-ubyte").write_bytes(labels[:-1] + bytes([(labels[-1] + 1) % 10]))
     with pytest.raises(DataError, match="mismatch: t10k-labels-idx1-ubyte differ"):
         data_command(str(d), verify=True, dataset="mnist")

@@ -86,7 +86,7 @@ def rnn_cases(profile: Profile, device: torch.device) -> list[Case]:
             for pass_ in profile.rnn_passes:
                 cases.append(_rnn_case(f"{shape.cell}-large", info.name, pass_, shape,
                                        device.type, reason))
-    sweep_styles = profile.rnn_sweep_styles or tuple(runnable)
+    sweep_styles = tuple(runnable) if profile.rnn_sweep_styles is None else profile.rnn_sweep_styles
     for field_name, values in profile.rnn_sweeps.items():
         for style in sweep_styles:
             if style not in runnable:

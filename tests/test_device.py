@@ -1,0 +1,90 @@
+"""bench.system.device: the one place that picks the device, seeds, threads and synchronises."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from bench.errors import UsageError
+from bench.system import DEVICE_CHOICES
+from bench.system.device import resolve_device, set_seed, set_threads, synchronize
+
+
+@pytest.fixture
+def threads():
+    before = torch.get_num_threads()
+    yield before
+    torch.set_num_threads(before)
+
+
+def test_cpu_is_always_available():
+    assert resolve_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("gpu, expected", [(False, "cpu"), (True, "cuda")])
+def test_auto_picks_the_gpu_when_there_is_one(monkeypatch, gpu, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    assert resolve_device("auto") == torch.device(expected)
+
+
+def test_cuda_without_a_gpu_is_a_usage_error_that_says_what_to_do(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(UsageError, match="no CUDA GPU .*use --device cpu"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("cuda") == torch.device("cuda")
+
+
+@pytest.mark.parametrize("name", ["tpu", "CPU", "cuda:0", ""])
+def test_unknown_device_names_the_choices(name):
+    with pytest.raises(UsageError, match=f"unknown device {name!r}: choose one of cpu, cuda, auto"):
+        resolve_device(name)
+    assert DEVICE_CHOICES == ("cpu", "cuda", "auto")
+
+
+def test_set_threads_sets_and_reports(threads):
+    assert set_threads(1) == 1 and torch.get_num_threads() == 1
+    assert set_threads(None) == 1  # None keeps the current count
+    assert set_threads(2) == 2 == torch.get_num_threads()
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_set_threads_refuses_non_positive_counts_and_changes_nothing(threads, bad):
+    with pytest.raises(UsageError, match=f"--threads must be a positive integer, got {bad}"):
+        set_threads(bad)
+    assert torch.get_num_threads() == threads
+
+
+def _draws() -> tuple[float, list[float]]:
+    return random.random(), torch.rand(4).tolist()
+
+
+def test_set_seed_makes_python_and_torch_repeat():
+    set_seed(7)
+    first = _draws()
+    set_seed(7)
+    assert _draws() == first
+    set_seed(8)
+    other = _draws()
+    assert other[0] != first[0] and other[1] != first[1]
+
+
+def test_set_seed_fixes_model_init():
+    set_seed(3)
+    a = torch.nn.Linear(5, 5).weight.detach().clone()
+    torch.rand(100)  # the generator moves on...
+    set_seed(3)  # ...and is put back
+    assert torch.equal(torch.nn.Linear(5, 5).weight, a)
+
+
+def test_synchronize_waits_only_for_cuda(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: calls.append(device))
+    synchronize("cpu")
+    synchronize(torch.device("cpu"))
+    assert calls == []  # a no-op on CPU: never touches CUDA
+    synchronize(torch.device("cuda", 0))
+    synchronize("cuda")
+    assert calls == [torch.device("cuda", 0), "cuda"]
