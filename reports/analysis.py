@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from reports import cells
+
 # The dimension-matching question per family (He et al. 2015 options B vs A; MobileNetV2's paper
 # rule vs an every-block projection): the variant that adds parameters, against the family's
 # baseline (the registry's VariantInfo.baseline). Families the registry does not know fall back
@@ -36,7 +38,8 @@ def reference_shortcuts() -> dict[str, str]:
 
 def sweep_groups(bench: pd.DataFrame) -> list[str]:
     """The sweep groups present, sequence length first (it carries the linearity claim)."""
-    groups = {g for gs in bench["groups"] for g in gs if str(g).startswith(SWEEP_PREFIX)}
+    groups = {g for gs in bench["groups"] for g in gs
+              if str(g).startswith(SWEEP_PREFIX) and not cells.is_large(str(g))}  # not "rnn-large"
     return sorted(groups, key=lambda g: (sweep_param(g) != "seq_len", g))
 
 

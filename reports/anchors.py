@@ -1,12 +1,46 @@
 """Published figures shown in the Method section's context panel (from ../shared/ANCHORS.md).
 
 These are other people's numbers, quoted with their sources so readers can place ours; they are
-never compared against this run automatically (different networks, data and hardware).
+never compared against this run automatically (different networks, data and hardware). The
+fastrnns LSTM timings are also kept as data (FASTRNNS) so the LSTM block of the report can set
+them beside this run's LSTM results (reports.fastrnns).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PublishedTiming:
+    """One fastrnns runner's published LSTM timing, and the style here that does the same."""
+
+    runner: str  # fastrnns' name for it
+    what: str  # what the runner is
+    style: str  # the closest mnistbench style
+    forward_ms: str  # quoted as published ("30.0", not 30)
+    backward_ms: str  # timed on its own: the forward is not included
+
+
+# PyTorch benchmarks/fastrnns, as reported in PyTorch PR #45591 (../shared/ANCHORS.md): an LSTM
+# at this shape, on a GPU, forward and backward timed separately.
+FASTRNNS_SOURCE = "PyTorch benchmarks/fastrnns, PyTorch PR #45591"
+FASTRNNS_SHAPE = {"cell": "lstm", "seq_len": 100, "batch": 64, "input_size": 512,
+                  "hidden_size": 512}
+FASTRNNS_SHAPE_TEXT = "seq 100, batch 64, input = hidden = 512"
+FASTRNNS = (
+    PublishedTiming("cudnn", "nn.LSTM on cuDNN", "native", "11.42", "17.88"),
+    PublishedTiming("aten", "nn.LSTM with cuDNN disabled", "native-nocudnn", "25.68", "30.0"),
+    PublishedTiming("jit", "TorchScript loop", "jit", "16.1", "29.7"),
+    PublishedTiming("jit_premul_bias", "TorchScript, input projection and bias hoisted out of "
+                    "the loop (premul here is eager)", "premul", "13.8", "25.7"),
+    PublishedTiming("py", "Python loop", "loop", "40.4", "55.5"),
+)
+
+
+def fastrnns_figures() -> str:
+    """'cudnn 11.42 / 17.88 ms, aten 25.68 / 30.0 ms, …' (forward / backward)."""
+    return ", ".join(f"{t.runner} {t.forward_ms} / {t.backward_ms} ms" for t in FASTRNNS)
 
 
 @dataclass(frozen=True)
@@ -18,10 +52,8 @@ class Anchor:
 
 ANCHORS = (
     Anchor("RNN implementations",
-           "LSTM, seq 100, batch 64, input = hidden = 512, forward / backward: cuDNN 11.42 / 17.88 "
-           "ms, cuDNN disabled (aten) 25.68 / 30.0 ms, TorchScript premul+bias 13.8 / 25.7 ms, "
-           "Python loop 40.4 / 55.5 ms; the best TorchScript forward is about 1.2× cuDNN.",
-           "PyTorch benchmarks/fastrnns, PyTorch PR #45591"),
+           f"LSTM, {FASTRNNS_SHAPE_TEXT}, on a GPU, forward / backward: {fastrnns_figures()}; the "
+           "best TorchScript forward is about 1.2× cuDNN.", FASTRNNS_SOURCE),
     Anchor("torch.compile on RNNs",
            "Dynamo breaks the graph at nn.RNN/LSTM/GRU; a Python loop is unrolled, so compile time "
            "grows with sequence length and a new length recompiles. TorchScript is deprecated "

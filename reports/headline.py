@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.timing import stats
-from reports import analysis, fmt, ranking
+from reports import analysis, cells, fmt, ranking
 
 PASS_NAMES = {"forward": "forward pass", "forward_backward": "forward + backward pass",
               "inference": "inference", "train_step": "train step"}
@@ -49,9 +49,9 @@ def interval(v: stats.Verdict) -> str:
 def _versus_native(h: ranking.RnnHeadline) -> tuple:
     native = analysis.baseline_style()
     if h.fastest == native and h.clear_winner:
-        return ("; torch.nn.RNN itself leads",)
-    if native in h.leaders:  # the fastest, or tied with it: the sentence already says so
-        return ()
+        return (f"; {cells.torch_module(h.cell)} itself leads",)
+    if native in h.leaders or (h.clear_winner and h.runner_up == native):
+        return ()  # the sentence already says how native stands
     if h.native is None:
         return ("; native was not measured",)
     if h.native.verdict == "slower":
@@ -61,7 +61,7 @@ def _versus_native(h: ranking.RnnHeadline) -> tuple:
 
 def _lead(h: ranking.RnnHeadline) -> tuple:
     """Who leads: one style beyond the noise, tied leaders, or a run that cannot decide."""
-    where = f"RNN on {h.device}, {pass_name(h.pass_)}: "
+    where = f"{h.label} on {h.device}, {pass_name(h.pass_)}: "
     at = (fmt.duration(h.fastest_median),)
     v = h.lead
     if not h.decided:
@@ -79,10 +79,10 @@ def _lead(h: ranking.RnnHeadline) -> tuple:
 
 
 def rnn_sentence(h: ranking.RnnHeadline) -> Sentence:
-    """E.g. 'RNN on cpu, forward pass: compile is fastest at 0.80 ms per call — 1.25× faster
+    """E.g. 'LSTM on cpu, forward pass: compile is fastest at 0.80 ms per call — 1.25× faster
     than the runner-up native (95 % interval 1.20–1.31×, 3 repetitions); …'."""
     if h.styles == 1:
-        return _p(f"RNN on {h.device}, {pass_name(h.pass_)}: ", (h.fastest,), " at ",
+        return _p(f"{h.label} on {h.device}, {pass_name(h.pass_)}: ", (h.fastest,), " at ",
                   (fmt.duration(h.fastest_median),), " per call (the only style measured).")
     native = _versus_native(h) if h.decided else ()
     cautions = []
@@ -123,12 +123,6 @@ def cnn_sentence(v: analysis.CnnVerdict) -> Sentence:
     else:
         gain = (" for ", (fmt.points(v.acc_delta),), " of test accuracy")
     return _p(*lead, *cost, *gain, _spread_text(v) + ".")
-
-
-def sentences(rnn: list[ranking.RnnHeadline],
-              cnn: list[analysis.CnnVerdict]) -> list[Sentence]:
-    """All headline sentences, RNN first."""
-    return [rnn_sentence(h) for h in rnn] + [cnn_sentence(v) for v in cnn]
 
 
 def plain(sentence: Sentence) -> str:

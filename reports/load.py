@@ -18,7 +18,7 @@ from bench.store import results as bench_results
 BENCH_COLUMNS = ["name", "group", "groups", "implementation", "device", "pass", "status",
                  "error", "median", "iqr", "q1", "q3", "rounds", "samples", "rep_medians",
                  "rep_samples", "spread", "unstable", "flops", "gflops", "compile_s", "noisy",
-                 "warnings", "params", "family", "shortcut", "config"]
+                 "warnings", "params", "cell", "family", "shortcut", "config"]
 TRAIN_COLUMNS = ["label", "model", "variant", "device", "seed", "params_count", "flops",
                  "final_acc", "final_loss", "epochs", "time_to_target_s", "target_acc",
                  "images_per_s", "status", "error"]
@@ -65,6 +65,14 @@ def _config_key(params: dict) -> str:
     return json.dumps(rest, sort_keys=True, default=str)
 
 
+def _cell(params: dict) -> str | None:
+    """An RNN case's cell ("rnn" | "lstm" | "gru"); schema-1 files have none, and only the
+    vanilla RNN, so an RNN case without one is "rnn". None for a CNN case."""
+    if "hidden_size" not in params:
+        return None
+    return str(params.get("cell") or "rnn")
+
+
 def _ok_repetitions(case: dict) -> list[dict]:
     return [r for r in case.get("repetitions") or []
             if r.get("status") == "ok" and r.get("stats") and r["stats"].get("samples")]
@@ -88,6 +96,7 @@ def _bench_row(case: dict) -> dict:
         "flops": case.get("flops"), "gflops": case.get("gflops"),
         "compile_s": case.get("compile_s"), "noisy": bool(case.get("noisy")),
         "warnings": list(case.get("warnings") or []), "params": dict(params),
+        "cell": _cell(params),
         "family": params.get("family"), "shortcut": params.get("shortcut"),
         "config": _config_key(params),
     }

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bench.timing import stats
-from reports import analysis
+from reports import analysis, cells
 
-RANK_KEYS = ["device", "pass", "config"]  # one workload: its cases differ by style only
+# One workload: its cases differ by style only. The cell is in the config too (schema 2); it is
+# named first so that no style is ever ranked against a style of another cell.
+RANK_KEYS = ["cell", "device", "pass", "config"]
 
 
 def versus(a: pd.Series, b: pd.Series) -> stats.Verdict:
@@ -54,8 +56,10 @@ def rankings(bench: pd.DataFrame, group: str = "rnn") -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class RnnHeadline:
-    """The ranking of one (device, pass): who leads, and whether the lead is real."""
+    """The ranking of one block's (device, pass): who leads, and whether the lead is real."""
 
+    cell: str  # "rnn" | "lstm" | "gru"
+    label: str  # what the sentence names: "LSTM", "LSTM at the fastrnns size"
     device: str
     pass_: str
     fastest: str
@@ -76,7 +80,7 @@ class RnnHeadline:
         return self.lead is not None and self.lead.verdict == "slower"
 
 
-def _headline(device: str, pass_: str, ranked: pd.DataFrame) -> RnnHeadline:
+def _headline(label: str, device: str, pass_: str, ranked: pd.DataFrame) -> RnnHeadline:
     best, worst = ranked.iloc[0], ranked.iloc[-1]
     runner = ranked.iloc[1] if len(ranked) > 1 else None
     native_rows = ranked[ranked["implementation"] == analysis.baseline_style()]
@@ -86,7 +90,8 @@ def _headline(device: str, pass_: str, ranked: pd.DataFrame) -> RnnHeadline:
         [best["implementation"], worst["implementation"], analysis.baseline_style(),
          *([] if runner is None else [runner["implementation"]])])]
     return RnnHeadline(
-        device=device, pass_=pass_, fastest=best["implementation"],
+        cell=str(best["cell"]), label=label, device=device, pass_=pass_,
+        fastest=best["implementation"],
         fastest_median=float(best["median"]),
         leaders=(best["implementation"], *tied.tolist()),
         runner_up=None if runner is None else runner["implementation"],
@@ -96,11 +101,14 @@ def _headline(device: str, pass_: str, ranked: pd.DataFrame) -> RnnHeadline:
         noisy=bool(quoted["noisy"].any()), unstable=bool(quoted["unstable"].any()))
 
 
-def rnn_headlines(bench: pd.DataFrame, ranked: pd.DataFrame | None = None) -> list[RnnHeadline]:
-    """One headline per (device, pass) of the main RNN group (its MNIST-shape workload)."""
-    ranked = rankings(bench) if ranked is None else ranked
+def rnn_headlines(bench: pd.DataFrame, ranked: pd.DataFrame | None = None,
+                  group: str = "rnn") -> list[RnnHeadline]:
+    """One headline per (device, pass) of one block's group ("rnn", "lstm", "lstm-large"):
+    its first workload (the MNIST shape in a main group), ranked within its cell."""
+    ranked = rankings(bench, group) if ranked is None else ranked
     out = []
     for (device, pass_), part in ranked.groupby(["device", "pass"], sort=True):
         first_workload = part[part["config"] == part["config"].iloc[0]]
-        out.append(_headline(device, pass_, first_workload.sort_values("rank")))
+        label = cells.block_label(group, first_workload["params"].iloc[0])
+        out.append(_headline(label, device, pass_, first_workload.sort_values("rank")))
     return out

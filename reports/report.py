@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.timing import stats
-from reports import analysis, anchors, card, charts, fmt, headline, ranking, tables
+from reports import analysis, anchors, card, charts, fmt, headline, rnn_blocks, tables
 from reports.load import Run, load_run
 from reports.templating import Chart, render_template, svg, write_all
 
@@ -32,35 +32,6 @@ class Sweep:
 
 def _chart_id(run: Run, *parts: str) -> str:
     return charts.strip_id("-".join((run.run_id, *parts)))
-
-
-def _rounds(cases: pd.DataFrame) -> str:
-    """'20' or '7–20': how many timed rounds the cases took."""
-    if cases.empty:
-        return fmt.DASH
-    low, high = cases["rounds"].min(), cases["rounds"].max()
-    return fmt.text(low) if low == high else f"{fmt.text(low)}–{fmt.text(high)}"
-
-
-def _repetitions(cases: pd.DataFrame) -> str:
-    """'3' or '2–3': how many repetitions (fresh processes) the cases had."""
-    counts = cases["rep_medians"].map(len) if not cases.empty else pd.Series([], dtype=int)
-    if counts.empty:
-        return fmt.DASH
-    return str(counts.min()) if counts.min() == counts.max() else f"{counts.min()}–{counts.max()}"
-
-
-def _rnn_charts(run: Run, colors: dict[str, str]) -> list[Chart]:
-    out = []
-    for (device, pass_), part in analysis.ok_cases(run.bench, "rnn").groupby(["device", "pass"]):
-        title = f"RNN styles, {headline.pass_name(pass_)} on {device}"
-        caption = (f"Left: median time per call over all rounds ({_rounds(part)} per case); "
-                   f"whiskers span the interquartile range (q1–q3). Right: each dot is one "
-                   f"repetition's median ({_repetitions(part)} fresh processes per case); red "
-                   f"dots and “(unstable)”: repetition medians more than 10 % apart.")
-        chart = charts.bar_medians(part, title, colors, _chart_id(run, "rnn", device, pass_))
-        out.append(Chart(title, svg(chart), caption))
-    return out
 
 
 def _sweep(run: Run, group: str, colors: dict[str, str]) -> Sweep | None:
@@ -131,7 +102,7 @@ def _method(run: Run) -> dict:
     ok = analysis.ok_cases(run.bench)
     config = run.data.get("config") or {}
     table = config.get("profile_table") if isinstance(config.get("profile_table"), dict) else {}
-    return {"rounds": _rounds(ok), "repetitions": _repetitions(ok),
+    return {"rounds": tables.rounds_text(ok), "repetitions": tables.repetitions_text(ok),
             "calibration": card.calibration(run.data),
             "factor": fmt.ratio(stats.FACTOR), "confidence": f"{stats.CONFIDENCE * 100:g} %",
             "min_repetitions": stats.MIN_REPETITIONS,
@@ -152,17 +123,16 @@ def _palette(run: Run) -> dict[str, str]:
 def report_context(run: Run) -> dict:
     """Everything report.html shows, already computed and formatted."""
     colors = _palette(run)
-    ranked = ranking.rankings(run.bench)
-    rnn_heads = ranking.rnn_headlines(run.bench, ranked)
+    blocks = rnn_blocks.blocks(run, colors)
     verdicts = analysis.cnn_verdicts(analysis.cnn_summary(run.bench, run.training))
     sweeps = [s for g in analysis.sweep_groups(run.bench)
               if (s := _sweep(run, g, colors)) is not None]
     return {
         "title": f"mnistbench run {run.run_id}",
         "run": run.data, "banners": card.banners(run.data), "card": card.fields(run.data),
-        "headline": headline.sentences(rnn_heads, verdicts),
-        "rnn_table": tables.rnn_table(ranked, run.calibration),
-        "rnn_charts": _rnn_charts(run, colors),
+        "headline": [s for b in blocks for s in b.headline]
+        + [headline.cnn_sentence(v) for v in verdicts],
+        "rnn_blocks": blocks,
         "sweeps": sweeps, "deprecations": _deprecations(run.bench),
         "cnn": _cnn(run, colors), "training": _training(run, colors),
         "failures": tables.failures_table(analysis.failures(run.bench, run.training)),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from reports import analysis, fmt
+from reports import analysis, cells, fmt
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,22 @@ def make_table(spec: list[tuple[str, bool]], rows: list[list[str]],
     """Build a Table from (label, numeric) pairs and rows of already formatted strings."""
     return Table(tuple(label for label, _ in spec), tuple(num for _, num in spec),
                  tuple(tuple(r) for r in rows), tuple(flags or [""] * len(rows)))
+
+
+def rounds_text(cases: pd.DataFrame) -> str:
+    """'20' or '7–20': how many timed rounds the cases took."""
+    if cases.empty:
+        return fmt.DASH
+    low, high = cases["rounds"].min(), cases["rounds"].max()
+    return fmt.text(low) if low == high else f"{fmt.text(low)}–{fmt.text(high)}"
+
+
+def repetitions_text(cases: pd.DataFrame) -> str:
+    """'3' or '2–3': how many repetitions (fresh processes) the cases had."""
+    counts = cases["rep_medians"].map(len) if not cases.empty else pd.Series([], dtype=int)
+    if counts.empty:
+        return fmt.DASH
+    return str(counts.min()) if counts.min() == counts.max() else f"{counts.min()}–{counts.max()}"
 
 
 def _notes(case: pd.Series) -> str:
@@ -166,14 +182,15 @@ def failures_table(failed: pd.DataFrame) -> Table:
     return make_table(FAIL_SPEC, rows, ["bad" if r[3] == "failed" else "warn" for r in rows])
 
 
-SUMMARY_COLUMNS = ["name", "group", "groups", "implementation", "device", "pass", "status",
+SUMMARY_COLUMNS = ["name", "group", "groups", "cell", "implementation", "device", "pass", "status",
                    "median", "iqr", "q1", "q3", "rounds", "repetitions", "rep_medians", "spread",
                    "unstable", "gflops", "peak_fraction", "compile_s", "speedup_native", "noisy",
                    "error"]
 
 
 def summary_frame(bench: pd.DataFrame, calibration: dict | None = None) -> pd.DataFrame:
-    """Every benchmark case with its headline numbers, in seconds (the summary.csv contents)."""
+    """Every benchmark case with its headline numbers, in seconds (the summary.csv contents);
+    `cell` is the RNN cell ("rnn" | "lstm" | "gru"; "rnn" for a schema-1 file), empty for a CNN."""
     ok = analysis.with_speedup(analysis.ok_cases(bench))
     rest = bench[~bench.index.isin(ok.index)]
     frame = pd.concat([ok, rest]).sort_values(["group", "device", "pass", "median", "name"])
@@ -188,14 +205,15 @@ def summary_frame(bench: pd.DataFrame, calibration: dict | None = None) -> pd.Da
     return frame.reset_index(drop=True)
 
 
-SUMMARY_SPEC = [("Case", False), ("Device", False), ("Status", False), ("Median", True),
-                ("IQR", True), ("Repetitions", True), ("Spread", True), ("GFLOP/s", True),
-                ("Speed-up vs native", True)]
+SUMMARY_SPEC = [("Case", False), ("Cell", False), ("Device", False), ("Status", False),
+                ("Median", True), ("IQR", True), ("Repetitions", True), ("Spread", True),
+                ("GFLOP/s", True), ("Speed-up vs native", True)]
 
 
 def summary_table(frame: pd.DataFrame) -> Table:
     """summary_frame formatted with units, for summary.md."""
-    rows = [[r["name"], r["device"], r["status"], fmt.duration(r["median_s"]),
+    rows = [[r["name"], fmt.text(None if fmt.missing(r["cell"]) else cells.cell_name(r["cell"])),
+             r["device"], r["status"], fmt.duration(r["median_s"]),
              fmt.duration(r["iqr_s"]), str(r["repetitions"]), fmt.percent(r["spread"]),
              fmt.gflops(r["gflops"]), fmt.ratio(r["speedup_vs_native"])]
             for _, r in frame.iterrows()]

@@ -33,6 +33,17 @@ CNN_MEDIANS = {("resnet", "projection"): 0.020, ("resnet", "zeropad"): 0.016,
 CNN_ACC = {("resnet", "projection"): 0.991, ("resnet", "zeropad"): 0.989,
            ("resnet", "none"): 0.985, ("resnet", "plain"): 0.980,
            ("mobilenetv2", "paper"): 0.987, ("mobilenetv2", "projection"): 0.988}
+# Per cell (issue #13): RNN_MEDIANS times the factor, then the overrides. Each cell has its own
+# clear winner (1.33x the runner-up), so a ranking that mixed cells would name the wrong one:
+# compile leads the vanilla RNN, native (torch.nn.LSTM itself) leads LSTM, premul leads GRU —
+# and every LSTM or GRU time is slower than the vanilla RNN's compile.
+CELL_FACTORS = {"rnn": 1.0, "lstm": 4.0, "gru": 3.0}
+CELL_OVERRIDES = {"rnn": {}, "lstm": {"native": 2.4e-3}, "gru": {"premul": 1.8e-3}}
+CELL_WINNERS = {"rnn": "compile", "lstm": "native", "gru": "premul"}
+CELL_GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # GEMM work per step relative to the vanilla RNN
+# PyTorch fastrnns' LSTM shape (group "lstm-large", the full profile); bmm sits out there.
+FASTRNNS_SHAPE = {"batch": 64, "seq_len": 100, "input_size": 512, "hidden": 512}
+FASTRNNS_FACTOR = 40.0  # its times relative to the LSTM cell's at the MNIST shape
 SEQ_LENS = (7, 14, 28, 56)
 JIT_WARNING = "torch.jit.script is deprecated (TorchScript)"
 GEMM_GFLOPS = 100.0  # the synthetic machine's calibrated peak
@@ -45,9 +56,10 @@ def _stats(samples: np.ndarray) -> schema.Stats:
 
 
 def rnn_flops(p: dict) -> float:
-    """2 FLOPs per multiply-add of the input and hidden GEMMs per step; backward twice that."""
+    """2 FLOPs per multiply-add of the input and hidden GEMMs per step (one per gate); backward
+    twice that."""
     forward = 2.0 * p["batch"] * p["seq_len"] * p["hidden_size"] * (
-        p["input_size"] + p["hidden_size"])
+        p["input_size"] + p["hidden_size"]) * CELL_GATES[p.get("cell", "rnn")]
     return forward * (3 if p["pass"] == "forward_backward" else 1)
 
 
@@ -85,25 +97,33 @@ def _not_run(*, name, group, impl, device, params, status, error) -> schema.Benc
         unstable=False, noisy=False, compile_s=None, first_call_s=None, flops=None, gflops=None)
 
 
-def rnn_params(pass_, batch=64, seq_len=28, hidden=128) -> dict:
-    return {"pass": pass_, "batch": batch, "seq_len": seq_len, "input_size": 28,
-            "hidden_size": hidden, "num_layers": 1, "bidirectional": False}
+def rnn_params(pass_, batch=64, seq_len=28, hidden=128, cell="rnn", input_size=28) -> dict:
+    return {"pass": pass_, "batch": batch, "seq_len": seq_len, "input_size": input_size,
+            "hidden_size": hidden, "num_layers": 1, "bidirectional": False, "cell": cell}
 
 
 def rnn_name(style: str, p: dict) -> str:
-    """The case name (schema 2: the implementation and every parameter, never the group)."""
-    return (f"rnn/{style}/{p['pass']}/b{p['batch']}-t{p['seq_len']}-i{p['input_size']}"
-            f"-h{p['hidden_size']}-l{p['num_layers']}-uni")
+    """The case name (schema 2: the cell, the implementation and every parameter, never the
+    group; the vanilla RNN keeps schema 1's "rnn/...")."""
+    return (f"{p.get('cell', 'rnn')}/{style}/{p['pass']}/b{p['batch']}-t{p['seq_len']}"
+            f"-i{p['input_size']}-h{p['hidden_size']}-l{p['num_layers']}-uni")
 
 
-def _rnn_cases(rng, device, scale, styles, medians, case_kw) -> list[schema.Benchmark]:
+def cell_medians(cell: str, medians: dict) -> dict:
+    """The forward medians of a cell's styles (`medians`: the vanilla RNN's)."""
+    return {**{s: m * CELL_FACTORS[cell] for s, m in medians.items()}, **CELL_OVERRIDES[cell]}
+
+
+def _rnn_cases(rng, device, scale, styles, medians, case_kw, group="rnn",
+               shape=None) -> list[schema.Benchmark]:
+    cell = group.removesuffix("-large")
     cases = []
     for pass_, factor in (("forward", 1.0), ("forward_backward", 2.5)):
         for style in styles:
-            p = rnn_params(pass_)
+            p = rnn_params(pass_, cell=cell, **(shape or {}))
             base = medians.get(style, 2e-3) * factor * scale
             cases.append(_case(
-                rng, name=rnn_name(style, p), group="rnn", impl=style, device=device, params=p,
+                rng, name=rnn_name(style, p), group=group, impl=style, device=device, params=p,
                 median=base, compile_s=12.5 if style == "compile" else None,
                 warnings=[JIT_WARNING] if style == "jit" else (), flops=rnn_flops(p),
                 **case_kw(style, rnn_name(style, p))))
@@ -226,7 +246,8 @@ def make_results(*, device="cpu", status="complete", source="data-dir", verified
                  rng_seed=0, styles=tuple(RNN_MEDIANS), noisy_style="bmm", unstable_style=None,
                  cnn=True, training=True, sweeps=True, failures=True, hostile=False,
                  run_id="20260101-000000-abcd", repetitions=3, rep_noise=0.01,
-                 medians=None, slow=None, gemm_gflops=GEMM_GFLOPS) -> dict:
+                 medians=None, slow=None, gemm_gflops=GEMM_GFLOPS, cells=("rnn",),
+                 fastrnns=False) -> dict:
     """A synthetic results dict.
 
     Args:
@@ -236,12 +257,19 @@ def make_results(*, device="cpu", status="complete", source="data-dir", verified
         slow: case name -> factor: those cases' times multiplied (a real slowdown).
         gemm_gflops: the calibrated GEMM peak (0.8 * GEMM_GFLOPS: a machine 20 % slower).
         unstable_style: this RNN style's repetition medians differ by 25 % (UNSTABLE_FACTORS).
+        cells: the RNN cells timed at the MNIST shape, each in its group (CELL_FACTORS).
+        fastrnns: add the LSTM at fastrnns' shape, group "lstm-large" (FASTRNNS_FACTOR).
     """
     rng = np.random.default_rng(rng_seed)
     medians = {**RNN_MEDIANS, **(medians or {})}
     styles = tuple(styles) + ((HOSTILE_STYLE,) if hostile else ())
     opts = _case_options(repetitions, rep_noise, noisy_style, unstable_style)
-    cases = _rnn_cases(rng, device, scale, styles, medians, opts)
+    cases = [c for cell in cells for c in _rnn_cases(
+        rng, device, scale, styles, cell_medians(cell, medians), opts, group=cell)]
+    if fastrnns:
+        large = {s: m * FASTRNNS_FACTOR for s, m in cell_medians("lstm", medians).items()}
+        cases += _rnn_cases(rng, device, scale, [s for s in styles if s != "bmm"], large, opts,
+                            group="lstm-large", shape=FASTRNNS_SHAPE)
     cases += _sweep_cases(rng, device, scale, medians, opts) if sweeps else []
     cases += _cnn_cases(rng, device, scale, opts) if cnn else []
     cases = _slowed(_merge(cases), slow or {})

@@ -282,6 +282,11 @@ CORPUS = [
                     _data(sb, IDX_FILES[3], _regz(_flip_last_label))], "checksum mismatch"),
     Bad("data-env-missing", lambda sb: ["data"], "does not exist",
         env={"MNISTBENCH_DATA": "/nonexistent-mnist"}, outside=("/nonexistent-mnist",)),
+    # --- the test hooks ---------------------------------------------------------------------
+    *(Bad(f"run-slow-cases-{i}", lambda sb: ["run", "--device", "cpu", "--profile", "smoke",
+                                              "--out", sb.path("cwd/new")],
+          "MNISTBENCH_SLOW_CASES", env={"MNISTBENCH_SLOW_CASES": value})
+      for i, value in enumerate(["rnn/loop/", "rnn/=0.5", "(=1.3", "rnn/=fast"])),
     # --- report: the results file -----------------------------------------------------------
     Bad("report-missing-file", lambda sb: ["report", sb.path("in/nope.json")], "no such file"),
     Bad("report-a-directory", lambda sb: ["report", sb.path("cwd")], "is a directory"),

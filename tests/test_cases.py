@@ -31,7 +31,7 @@ def fake_rnn(monkeypatch):
     infos = [FakeStyle("alpha", ("cpu", "cuda")), FakeStyle("beta", ("cpu", "cuda")),
              FakeStyle("gpuonly", ("cuda",)), FakeStyle("broken", ("cpu", "cuda"))]
     monkeypatch.setattr(rnn, "describe", lambda: list(infos))
-    monkeypatch.setattr(rnn, "styles", lambda device=None: ["alpha", "beta"])
+    monkeypatch.setattr(rnn, "styles", lambda device=None, cell="rnn": ["alpha", "beta"])
     return infos
 
 
@@ -43,7 +43,8 @@ def test_case_names_are_unique_and_identify_the_case(profile):
     identities = {(c.implementation, tuple(sorted(c.params.items()))) for c in planned}
     assert len(identities) == len(planned), "two cases measure the same thing"
     for case in planned:
-        assert case.name.startswith(f"{case.kind}/{case.implementation}/{case.params['pass']}/")
+        lead = case.params.get("cell", case.kind)  # RNN cases lead with their cell
+        assert case.name.startswith(f"{lead}/{case.implementation}/{case.params['pass']}/")
         assert case.device == "cpu" and case.group == case.groups[0]
         assert len(set(case.groups)) == len(case.groups)
 
@@ -79,7 +80,7 @@ def test_skip_reasons_tell_cuda_only_from_unavailable_here(fake_rnn):
 
 
 def test_sweeps_vary_one_field_forward_only_for_runnable_styles(fake_rnn):
-    profile = dataclasses.replace(PROFILES["quick"],
+    profile = dataclasses.replace(PROFILES["quick"], rnn_cells=("rnn",),
                                   rnn_sweeps={"seq_len": (7, 56), "hidden_size": (32,)})
     swept = [c for c in cases.rnn_cases(profile, CPU) if "rnn" not in c.groups]
     assert [(c.group, c.implementation, c.params["seq_len"], c.params["hidden_size"])
@@ -92,7 +93,7 @@ def test_sweeps_vary_one_field_forward_only_for_runnable_styles(fake_rnn):
 
 
 def test_a_sweep_point_at_the_mnist_shape_is_the_main_case_shown_in_both(fake_rnn):
-    profile = dataclasses.replace(PROFILES["quick"],
+    profile = dataclasses.replace(PROFILES["quick"], rnn_cells=("rnn",),
                                   rnn_sweeps={"seq_len": (14, 28), "hidden_size": (128,)})
     planned = cases.rnn_cases(profile, CPU)
     by_name = {c.name: c for c in planned}
@@ -171,3 +172,23 @@ def test_train_case_names_are_unique_and_never_unexpanded(profile):
     names = [c.name for c in cases.train_cases(profile, CPU, base_seed=0)]
     assert names and len(names) == len(set(names))
     assert not any("/None/" in name for name in names)
+
+
+@pytest.mark.parametrize("profile", [p for p in PROFILES.values() if p.rnn_passes],
+                         ids=lambda p: p.name)
+def test_every_cell_has_its_own_main_group(profile):
+    planned = cases.rnn_cases(profile, CPU)
+    for cell in profile.rnn_cells:
+        group = [c for c in planned if cell in c.groups]
+        assert {c.params["cell"] for c in group} == {cell}
+        assert {(c.implementation, c.params["pass"]) for c in group} == {
+            (info.name, p) for info in rnn.describe() for p in profile.rnn_passes}
+        assert all(c.name.startswith(f"{cell}/") for c in group)
+
+
+def test_the_fastrnns_shape_leaves_bmm_out_with_the_reason():
+    large = [c for c in cases.rnn_cases(PROFILES["full"], CPU) if "lstm-large" in c.groups]
+    assert {c.params["seq_len"] for c in large} == {100}
+    [bmm] = {c.skip_reason for c in large if c.implementation == "bmm"}
+    assert "25 GB" in bmm
+    assert all(c.skip_reason is None for c in large if c.implementation in ("loop", "native"))

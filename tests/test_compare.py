@@ -229,3 +229,20 @@ def test_unwritable_output_is_a_usage_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(UsageError, match="cannot write"):
         write_compare([a, b], blocker / "c.html")
+
+
+def test_cells_compare_by_name_and_the_tables_show_the_cell(tmp_path):
+    # the same style and pass in three cells: three cases, matched by their names (issue #13)
+    slowed = rs.rnn_name("native", rs.rnn_params("forward", cell="lstm"))
+    base = _write(tmp_path, "a", cells=("rnn", "lstm", "gru"), training=False)
+    other = _write(tmp_path, "b", cells=("rnn", "lstm", "gru"), training=False, rng_seed=3,
+                   slow={slowed: 1.25})
+    pairs = matching.pairs([load_run(base), load_run(other)])
+    assert len(pairs) == 3 * 12
+    assert pairs.loc[pairs["regression"], "name"].tolist() == [slowed]
+    out = tmp_path / "c.html"
+    assert write_compare([base, other], out, fail_on_regression=True) == 1
+    cases = _section(out.read_text(encoding="utf-8"), "cases")
+    assert f'<tr class="bad"><td>{slowed}</td>' in cases  # "lstm/native/forward/..."
+    for cell in ("rnn", "lstm", "gru"):
+        assert f"<td>{cell}/native/forward/" in cases

@@ -20,14 +20,17 @@ ORDER = ("smoke", "quick", "full")
 ALL = pytest.mark.parametrize("profile", PROFILES.values(), ids=PROFILES)
 
 
-def test_the_profiles_are_smoke_quick_full_and_the_default_is_one():
-    assert tuple(PROFILES) == ORDER and DEFAULT_PROFILE in PROFILES
+def test_the_profiles_are_smoke_quick_full_then_the_study_and_the_default_is_one():
+    assert tuple(PROFILES)[:3] == ORDER and "shortcuts" in PROFILES
+    assert DEFAULT_PROFILE in PROFILES
     assert all(PROFILES[name].name == name for name in PROFILES)
 
 
 @ALL
 def test_timing_fields_are_sane(profile):
-    assert profile.rnn_passes and set(profile.rnn_passes) <= PASSES
+    assert set(profile.rnn_passes) <= PASSES  # the study profile times CNNs only
+    assert bool(profile.rnn_passes) == bool(profile.rnn_cells)
+    assert set(profile.rnn_cells) <= set(rnn.CELLS)
     assert profile.cnn_passes and set(profile.cnn_passes) <= CNN_PASSES
     assert profile.cnn_batch > 0 and profile.max_time_s > 0 and profile.warmup_rounds >= 1
     assert profile.min_rounds >= 3  # a median and an IQR of fewer rounds mean nothing

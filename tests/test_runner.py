@@ -24,10 +24,16 @@ FAST = "rnn/(loop|bmm|premul|native)/"
 
 
 def _progress_lines(out: Path) -> list[dict]:
+    """The finished case repetitions (calibration entries left out)."""
     path = out / "progress.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+    entries = [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+    return [e for e in entries if e["type"] == "repetition"]
+
+
+def _key(record: dict) -> tuple[str, int]:
+    return record["name"], record["repetition"]
 
 
 def _default_sigint() -> None:
@@ -75,13 +81,25 @@ def test_smoke_run_writes_complete_valid_results(smoke_run, mnist_dir):
                       and b["params"]["pass"] == pass_]
             assert case["status"] == "ok", case["error"]
             assert case["params"]["batch"] == 64 and case["params"]["seq_len"] == 28
-            assert case["stats"]["rounds"] == len(case["stats"]["samples"]) >= 7
+            assert case["stats"]["rounds"] == len(case["stats"]["samples"]) >= 10
             assert 0 < case["stats"]["min"] <= case["stats"]["median"]
+            assert [r["repetition"] for r in case["repetitions"]] == [0, 1]  # smoke: 2
+            assert sum(r["stats"]["rounds"] for r in case["repetitions"]) == \
+                case["stats"]["rounds"]
+            assert case["flops"] > 0 and case["gflops"] > 0
     for info in rnn.describe():
         if "cpu" not in info.devices:
             skipped = [b for b in mnist if b["implementation"] == info.name]
             assert skipped and all(b["status"] == "skipped" and b["error"] for b in skipped)
     assert any(b["compile_s"] for b in mnist if b["implementation"] == "compile")
+    for cell in ("lstm", "gru"):  # every cell, every CPU style (issue #13)
+        styles = {b["implementation"] for b in doc["benchmarks"]
+                  if b["group"] == cell and b["status"] == "ok"}
+        assert styles == set(rnn.styles("cpu", cell=cell))
+    calibration = doc["calibration"]
+    assert calibration["device"] == "cpu" and len(calibration["repetitions"]) == 2
+    assert calibration["gemm_gflops"] > 0
+    assert dataset["train_used"] == max(t["train_images"] for t in doc["training"])
     cnn = [b for b in doc["benchmarks"] if b["group"] == "cnn"]
     assert {b["params"]["family"] for b in cnn} == {"resnet", "mobilenetv2"}
     assert all(b["status"] == "ok" for b in cnn)
@@ -127,8 +145,10 @@ def test_resume_after_sigkill_keeps_finished_cases_and_duplicates_none(tmp_path)
     _wait_for_records(out, 3, proc)
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
-    before = {e["record"]["name"]: e["record"] for e in _progress_lines(out)}
-    assert 3 <= len(before) < 8
+    time.sleep(0.5)  # the worker dies with its runner (PR_SET_PDEATHSIG): nothing more lands
+    before = {_key(e["record"]): e["record"] for e in _progress_lines(out)}
+    assert before == {_key(e["record"]): e["record"] for e in _progress_lines(out)}
+    assert 3 <= len(before) < 16  # 8 cases x 2 repetitions
     resumed = run_cli("run", "--resume", "--out", str(out), "--no-report")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stderr
@@ -136,9 +156,11 @@ def test_resume_after_sigkill_keeps_finished_cases_and_duplicates_none(tmp_path)
     names = [b["name"] for b in doc["benchmarks"]]
     assert doc["status"] == "complete" and len(names) == len(set(names)) == 8
     for b in doc["benchmarks"]:
-        assert b["status"] == "ok"
-        if b["name"] in before:  # kept as measured before the kill, not re-run
-            assert b["stats"]["samples"] == before[b["name"]]["stats"]["samples"]
+        assert b["status"] == "ok" and [r["repetition"] for r in b["repetitions"]] == [0, 1]
+        for rep in b["repetitions"]:
+            if (b["name"], rep["repetition"]) in before:  # kept as measured, not re-run
+                old = before[(b["name"], rep["repetition"])]
+                assert rep["stats"]["samples"] == old["stats"]["samples"]
 
 
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path):
@@ -178,5 +200,25 @@ def test_second_run_on_the_same_out_is_refused_while_the_first_holds_it(tmp_path
     finally:
         first.kill()
         first.communicate()
-    names = [e["record"]["name"] for e in _progress_lines(out)]
-    assert len(names) == len(set(names))
+    keys = [_key(e["record"]) for e in _progress_lines(out)]
+    assert len(keys) == len(set(keys))
+
+
+def test_a_slowed_case_is_caught_as_a_regression(tmp_path):
+    """Power, end to end: the same cases run twice, one of them made 2x slower the second time
+    (MNISTBENCH_SLOW_CASES); compare calls it a regression and --fail-on-regression exits 1."""
+    only = ["--profile", "smoke", "--device", "cpu", "--no-report", "--only",
+            "rnn/(loop|native)/forward/"]
+    base = run_cli("run", *only, "--out", str(tmp_path / "a"))
+    slow = run_cli("run", *only, "--out", str(tmp_path / "b"),
+                   env={"MNISTBENCH_SLOW_CASES": "rnn/loop/forward/=2"})
+    assert base.returncode == 0 and slow.returncode == 0, base.stderr + slow.stderr
+    verdicts = tmp_path / "verdicts.json"
+    proc = run_cli("compare", str(tmp_path / "a" / "results.json"),
+                   str(tmp_path / "b" / "results.json"), "-o", str(tmp_path / "c.html"),
+                   "--json", str(verdicts), "--fail-on-regression")
+    assert proc.returncode == 1, proc.stderr
+    [run] = json.loads(verdicts.read_text())["runs"]
+    cases = {c["name"].split("/")[1]: c for c in run["cases"]}
+    assert cases["loop"]["verdict"] == "regression" and cases["loop"]["low"] > 1.1
+    assert cases["loop"]["ratio"] == pytest.approx(2.0, rel=0.25)
