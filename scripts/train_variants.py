@@ -1,17 +1,21 @@
-"""Train every CNN variant (or a chosen few) with bench.training.trainer and print one table.
+"""Train every CNN variant (or a chosen few, or the RNN classifier) and print one table.
 
     .venv/bin/python scripts/train_variants.py --data-dir ../shared/data/mnist --epochs 1
     .venv/bin/python scripts/train_variants.py --data-dir ../shared/data/mnist --epochs 2 \\
-        --variants resnet/projection --threads 1
+        --variants resnet/projection --threads 1 --stop-at-target --seeds 0 1 2 3 4
+    .venv/bin/python scripts/train_variants.py --data-dir ../shared/data/mnist --rnn native \\
+        --optimizer adam --lr 0.002 --weight-decay 0 --grad-clip 1 --batch-size 64 --epochs 4
 
-Columns: parameters, forward MFLOPs per image, test accuracy after each epoch, mean training
-seconds per epoch (evaluation excluded), and the training time to reach --target.
+Columns: parameters, forward MFLOPs per image, mean training seconds per epoch (evaluation
+excluded), the training time to reach --target, and the test accuracy at every evaluation point
+(--evals-per-epoch per epoch). --json FILE keeps every record (curve and options included).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -23,7 +27,7 @@ from bench.data.tensors import to_tensors  # noqa: E402
 from bench.store.schema import Training  # noqa: E402
 from bench.system import DEVICE_CHOICES  # noqa: E402
 from bench.system.device import resolve_device, set_seed, set_threads  # noqa: E402
-from bench.training.trainer import SCHEDULES, TrainConfig, train  # noqa: E402
+from bench.training.trainer import OPTIMIZERS, SCHEDULES, TrainConfig, train  # noqa: E402
 from implementations import cnn  # noqa: E402
 
 DEFAULTS = TrainConfig()
@@ -44,7 +48,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stop-at-target", action="store_true",
                    help="stop each run at the epoch that reaches --target (time-to-train)")
     p.add_argument("--train-limit", type=int, help="use this many training images")
-    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    p.add_argument("--seeds", type=int, nargs="+", default=[DEFAULTS.seed])
+    p.add_argument("--optimizer", default=DEFAULTS.optimizer, choices=OPTIMIZERS)
+    p.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
+    p.add_argument("--grad-clip", type=float, default=DEFAULTS.grad_clip)
+    p.add_argument("--evals-per-epoch", type=int, default=DEFAULTS.evals_per_epoch)
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model first")
+    p.add_argument("--rnn", metavar="STYLE", help="train the row-by-row RNN classifier instead")
+    p.add_argument("--json", help="append every record as one JSON line to this file")
     p.add_argument("--n", type=int, help="resnet depth parameter (6n+2 layers)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p.parse_args(argv)
@@ -73,11 +85,19 @@ def progress_printer(name: str, quiet: bool):
 
 
 def row(record: Training) -> str:
-    accs = " ".join(f"{e.test_acc * 100:6.2f}" for e in record.epochs)
-    per_epoch = sum(e.time_s for e in record.epochs) / len(record.epochs)
+    accs = " ".join(f"{p.test_acc * 100:.2f}" for p in record.curve)
+    per_epoch = sum(e.time_s for e in record.epochs) / sum(e.fraction for e in record.epochs)
     ttt = "-" if record.time_to_target_s is None else f"{record.time_to_target_s:.0f}"
-    return (f"{record.model + '/' + record.variant:<24} {record.params_count:>8} "
+    return (f"{record.model + '/' + record.variant:<24} {record.seed:>4} {record.params_count:>8} "
             f"{record.flops / 1e6:>7.2f} {per_epoch:>8.1f} {ttt:>7}   {accs}")
+
+
+def build(family: str, shortcut: str, n: int | None):
+    if family == "rnn-classifier":
+        from implementations.classifier import RowRNNClassifier
+
+        return RowRNNClassifier(shortcut)
+    return cnn.build(family, shortcut, **({"n": n} if family == "resnet" and n else {}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,20 +108,25 @@ def main(argv: list[str] | None = None) -> int:
     tensors = to_tensors(ds, device, train_limit=args.train_limit)
     config = dataclasses.replace(
         DEFAULTS, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        schedule=args.schedule, target_acc=args.target, seed=args.seed,
-        stop_at_target=args.stop_at_target)
+        schedule=args.schedule, target_acc=args.target, stop_at_target=args.stop_at_target,
+        optimizer=args.optimizer, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
+        evals_per_epoch=args.evals_per_epoch, channels_last=args.channels_last,
+        compile=args.compile)
     print(f"# {ds.name} from {ds.source} ({len(tensors.y_train)} train / {len(tensors.y_test)} "
           f"test), device {device.type}, {threads} threads, {config}")
-    print(f"{'variant':<24} {'params':>8} {'MFLOPs':>7} {'s/epoch':>8} {'ttt_s':>7}   "
-          f"test acc % after each epoch")
-    for family, shortcut in chosen_variants(args.variants):
-        set_seed(args.seed)  # the same initial weights for every run of a variant
-        kwargs = {"n": args.n} if family == "resnet" and args.n else {}
-        model = cnn.build(family, shortcut, **kwargs)
-        record = train(model, tensors, config, device,
+    print(f"{'variant':<24} {'seed':>4} {'params':>8} {'MFLOPs':>7} {'s/epoch':>8} {'ttt_s':>7}   "
+          f"test acc % at each evaluation point")
+    runs = [("rnn-classifier", args.rnn)] if args.rnn else chosen_variants(args.variants)
+    for (family, shortcut), seed in ((v, s) for v in runs for s in args.seeds):
+        set_seed(seed)  # the same initial weights for every run of a variant and seed
+        model = build(family, shortcut, args.n)
+        record = train(model, tensors, dataclasses.replace(config, seed=seed), device,
                        progress_printer(f"{family}/{shortcut}", args.quiet),
                        model_name=family, variant=shortcut)
         print(row(record), flush=True)
+        if args.json:
+            with open(args.json, "a") as f:
+                f.write(json.dumps(record.as_dict()) + "\n")
     return 0
 
 

@@ -1,4 +1,7 @@
-"""bench.train: schedules, config checks, determinism, the record's shape, and real learning."""
+"""bench.training.trainer: schedules, config checks, determinism, the record's shape, learning.
+
+Evaluation points, the curve and stopping at the target: tests/test_train_curve.py.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,10 @@ from bench.data import sources, tensors
 from bench.errors import UsageError
 from bench.training import trainer as train
 
-ENTRY_KEYS = {"model", "variant", "device", "seed", "params_count", "flops", "epochs",
+ENTRY_KEYS = {"name", "model", "variant", "device", "seed", "params_count", "flops", "epochs",
               "time_to_target_s", "target_acc", "train_images", "test_images", "images_per_s",
-              "status", "error"}
-EPOCH_KEYS = {"epoch", "time_s", "train_loss", "test_acc"}
+              "status", "error", "curve", "reached_target", "eval_s", "compile_s", "options"}
+EPOCH_KEYS = {"epoch", "time_s", "train_loss", "test_acc", "fraction"}
 
 
 def _synthetic(n_train: int = 96, n_test: int = 40) -> tensors.Tensors:
@@ -71,6 +74,9 @@ def test_onecycle_peaks_at_the_end_of_warmup():
 
 @pytest.mark.parametrize(("changes", "words"), [
     ({"schedule": "linear"}, "onecycle, cosine, step, constant"),
+    ({"optimizer": "lbfgs"}, "sgd, adam, rmsprop"),
+    ({"evals_per_epoch": 0}, "evals_per_epoch must be a positive integer"),
+    ({"grad_clip": 0.0}, "grad_clip must be a positive norm"),
     ({"epochs": 0}, "epochs must be a positive integer"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
     ({"train_limit": 0}, "train_limit must be a positive number"),
@@ -110,14 +116,14 @@ def test_record_is_the_results_training_entry():
 def test_time_to_target_and_early_stop():
     easy = dataclasses.replace(FAST, epochs=3, target_acc=0.0)
     record = train.train(_tiny_model(), _synthetic(), easy, "cpu")
-    assert record.time_to_target_s == pytest.approx(record.epochs[0].time_s)
-    assert len(record.epochs) == 3
+    assert record.time_to_target_s == pytest.approx(record.curve[0].time_s)
+    assert record.reached_target and len(record.epochs) == 3
     stopped = train.train(_tiny_model(), _synthetic(),
                           dataclasses.replace(easy, stop_at_target=True), "cpu")
-    assert len(stopped.epochs) == 1
+    assert len(stopped.epochs) == 1 and len(stopped.curve) == 1
     never = train.train(_tiny_model(), _synthetic(),
                         dataclasses.replace(FAST, target_acc=1.01), "cpu")
-    assert never.time_to_target_s is None
+    assert never.time_to_target_s is None and not never.reached_target
 
 
 def test_train_limit_uses_a_balanced_subset():
@@ -131,7 +137,7 @@ def test_progress_gets_short_status_lines():
     train.train(_tiny_model(), _synthetic(), FAST, "cpu", progress=lines.append)
     assert lines and all(isinstance(s, str) and "\n" not in s for s in lines)
     assert any(s.startswith("epoch 1/2  step 1/3  loss ") for s in lines)
-    assert lines[-1].startswith("epoch 2/2  loss ") and "test acc" in lines[-1]
+    assert lines[-1].startswith("epoch 2/2  at 2.00 epochs  test acc ")
 
 
 @pytest.mark.parametrize(("interval_s", "expected_step_lines"), [(0.0, 24), (3600.0, 1)])

@@ -37,7 +37,8 @@ def benchmarks(entries: list[dict], plan) -> list[schema.Benchmark]:
 def training(entries: list[dict], plan) -> list[schema.Training]:
     index = {t.name: i for i, t in enumerate(plan.trains)}
     records = sorted(_by_kind(entries, "training"), key=lambda r: index.get(r["name"], len(index)))
-    return [schema.Training(**{**r, "epochs": [schema.Epoch(**e) for e in r["epochs"]]})
+    return [schema.Training(**{**r, "epochs": [schema.Epoch(**e) for e in r["epochs"]],
+                               "curve": [schema.CurvePoint(**p) for p in r.get("curve", [])]})
             for r in records]
 
 

@@ -115,6 +115,19 @@ class Epoch(Record):
     time_s: float  # training wall time of this epoch, evaluation excluded
     train_loss: float | None  # mean cross-entropy over the epoch (null: a diverged run's NaN)
     test_acc: float  # fraction of the test set classified correctly after this epoch
+    # Added with issue #12: a run stopped at its target mid-epoch ends with a partial epoch.
+    fraction: float = 1.0  # share of the epoch's training images that were trained on
+
+
+@dataclass(frozen=True)
+class CurvePoint(Record):
+    """One evaluation point of a training run (issue #12): where it was, and how good."""
+
+    images: int  # training images seen so far (steps x batch, the last batch of an epoch short)
+    epoch: float  # images / train_images: 0.25 is a quarter of the way through epoch 1
+    time_s: float  # cumulative training wall time; evaluation and compilation excluded
+    test_acc: float  # on the whole test set
+    train_loss: float | None  # mean cross-entropy since the previous point (null: NaN)
 
 
 @dataclass(frozen=True)
@@ -131,11 +144,17 @@ class Training(Record):
     params_count: int | None
     flops: float | None  # forward FLOPs per image
     epochs: list[Epoch]
-    time_to_target_s: float | None  # cumulative training time at the first epoch >= target
+    time_to_target_s: float | None  # training time at the first evaluation point >= target
     target_acc: float | None
     train_images: int | None  # training images per epoch
     test_images: int | None
     images_per_s: float | None  # training throughput over all epochs run
+    # Added with issue #12; absent from older files, which read as "no curve, options unknown".
+    curve: list[CurvePoint] = field(default_factory=list)  # every evaluation point, in order
+    reached_target: bool = False  # some evaluation point >= target_acc
+    eval_s: float | None = None  # total wall time of the evaluations (not on the training clock)
+    compile_s: float | None = None  # compiling the train step before the clock (null: eager)
+    options: dict = field(default_factory=dict)  # every trainer choice (TrainConfig but seed)
 
 
 @dataclass(frozen=True)

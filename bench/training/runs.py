@@ -1,8 +1,9 @@
-"""The training half of `mnistbench run`: each profile training run through bench.train.
+"""The training half of `mnistbench run`: each profile training run through the trainer.
 
-Timed cases measure kernels; training runs measure what a user gets — time per epoch, test
-accuracy per epoch, time to the target accuracy. A run that raises is recorded as failed with its
-reason and the next run goes on.
+Timed cases measure kernels; training runs measure what a user gets — the test accuracy curve
+over training time, time to the target accuracy. Each finished run (one seed) is saved at once, so
+an interrupted run resumes at the seed it was in, keeping every finished one. A run that raises
+is recorded as failed with its reason and the next run goes on.
 """
 
 from __future__ import annotations
@@ -41,19 +42,26 @@ def failed_record(tc: TrainCase, profile: Profile, error: str) -> Training:
                     images_per_s=None)
 
 
-def train_one(tc: TrainCase, profile: Profile, tensors, device: torch.device,
-              status: Callable[[str], None]) -> Training:
-    from bench.training.trainer import TrainConfig, train
+def train_config(tc: TrainCase, profile: Profile):
+    """The trainer's config for one run: its defaults, then what the spec sets."""
+    from bench.training.trainer import TrainConfig
 
-    injected_failure(tc.name)
-    set_seed(tc.seed)  # the initial weights are the run's seed's
-    model = build_model(tc)
     config = TrainConfig(epochs=tc.spec.epochs, batch_size=tc.spec.batch_size, seed=tc.seed,
                          train_limit=tc.spec.train_limit, target_acc=profile.target_acc)
     if tc.spec.lr is not None:
         config = dataclasses.replace(config, lr=tc.spec.lr)
-    record = train(model, tensors, config, device, status, model_name=tc.spec.model,
-                   variant=tc.spec.variant)
+    return dataclasses.replace(config, **dict(tc.spec.trainer))
+
+
+def train_one(tc: TrainCase, profile: Profile, tensors, device: torch.device,
+              status: Callable[[str], None]) -> Training:
+    from bench.training.trainer import train
+
+    injected_failure(tc.name)
+    set_seed(tc.seed)  # the initial weights are the run's seed's
+    model = build_model(tc)
+    record = train(model, tensors, train_config(tc, profile), device, status,
+                   model_name=tc.spec.model, variant=tc.spec.variant)
     return dataclasses.replace(record, name=tc.name)
 
 

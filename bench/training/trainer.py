@@ -1,21 +1,29 @@
-"""The trainer: mini-batch SGD with momentum on data resident on the device, one record per epoch.
+"""The trainer: mini-batch training on data resident on the device, evaluated at fixed points.
 
     from bench.data.sources import load
     from bench.data.tensors import to_tensors
     from bench.training import trainer as train
     tensors = to_tensors(load(), "cpu")
-    record = train.train(model, tensors, train.TrainConfig(epochs=2), "cpu",
+    record = train.train(model, tensors, train.TrainConfig(epochs=2, stop_at_target=True), "cpu",
                          model_name="resnet", variant="projection")
     record.as_dict()   # a bench.store.schema.Training: the training[] entry of results.json
 
+Time to accuracy (issue #12, MLPerf-style): the model is evaluated on the whole test set
+`evals_per_epoch` times per epoch, after equal shares of the epoch's steps (`eval_points`). The
+training clock stops around every evaluation (its cost goes to `eval_s`), and around compilation
+(`compile_s`), so `time_s` and `time_to_target_s` are training time only. With `stop_at_target` a
+run ends at the first point that reaches `target_acc`; `epochs` is the cap, and the LR schedule
+spans the cap whether or not the run stops early, so a run's first points do not depend on it.
+
 The step loop adds as little as it can to a bare forward + backward + step: batches are index
 slices of one seeded permutation per epoch, the loss is summed on the device and read only at
-progress ticks and epoch ends (no per-step `.item()` sync), and the LR is a pure function of the
-step. `bench/training/bench_trainer_overhead.py` measures what is left.
+progress ticks and evaluation points (no per-step `.item()` sync), and the LR is a pure function
+of the step. `bench/training/bench_trainer_overhead.py` measures what is left.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -27,57 +35,67 @@ from torch import nn
 
 from bench.data.tensors import Tensors, select_balanced
 from bench.errors import UsageError
-from bench.store.schema import Epoch, Training
+from bench.store.schema import CurvePoint, Epoch, Training
 from bench.system.device import set_seed, synchronize
 from bench.training.modelinfo import count_params, flops_per_image
+from bench.training.optim import (  # noqa: F401 - WARMUP_*: part of the trainer's interface
+    OPTIMIZERS,
+    SCHEDULES,
+    WARMUP_FRACTION,
+    WARMUP_START,
+    lr_factor,
+    make_optimizer,
+)
+from bench.training.speed import compiled_forward, memory_format
 
-SCHEDULES = ("onecycle", "cosine", "step", "constant")
-WARMUP_FRACTION = 0.25  # onecycle: share of the steps spent ramping up (Smith & Topin 2017)
-WARMUP_START = 1 / 25  # onecycle: first LR as a fraction of the peak (torch's div_factor)
 PROGRESS_INTERVAL_S = 0.25  # at most ~4 progress lines a second
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 2  # enough for ResNet-8 and MobileNetV2 to reach 99 % on the full MNIST
+    epochs: int = 2  # the cap; the schedule spans it. 2: every CNN variant reaches 99 % by then
     batch_size: int = 128  # small enough for many updates per epoch, big enough to keep BLAS busy
+    optimizer: str = "sgd"  # sgd (the CNNs) | adam | rmsprop (the row-by-row RNN)
     lr: float = 0.1  # peak LR; onecycle's warm-up makes this safe from the first step
-    momentum: float = 0.9  # the standard SGD momentum for ResNets (He et al. 2015, §3.4)
-    nesterov: bool = True  # a free, slightly faster-converging variant of momentum
+    momentum: float = 0.9  # SGD only: the standard momentum for ResNets (He et al. 2015, §3.4)
+    nesterov: bool = True  # SGD only: a free, slightly faster-converging variant of momentum
     weight_decay: float = 5e-4  # light L2; a short schedule needs little regularisation
     schedule: str = "onecycle"  # warm-up then cosine decay: the best accuracy in few epochs
+    grad_clip: float | None = None  # clip the global gradient norm (RNNs' exploding gradients)
+    evals_per_epoch: int = 4  # evaluation points per epoch: 4 = every quarter epoch (issue #12)
     target_acc: float = 0.99  # the time-to-target bar (MNIST's classic "99 %")
-    stop_at_target: bool = False  # stop early (MLPerf-style time-to-train) instead of all epochs
+    stop_at_target: bool = False  # stop at the first point >= target (MLPerf time-to-train)
     seed: int = 0  # seeds the shuffling and any randomness inside the model
     train_limit: int | None = None  # use a class-balanced subset of this many training images
     eval_batch_size: int = 1000  # evaluation is batched to bound memory, not for speed
+    channels_last: bool = False  # NHWC activations for the convolutions (bench.training.speed)
+    compile: bool = False  # torch.compile the model, compiled before the clock starts
 
     def __post_init__(self) -> None:
-        if self.schedule not in SCHEDULES:
-            raise UsageError(f"unknown LR schedule {self.schedule!r}: "
-                             f"choose one of {', '.join(SCHEDULES)}")
-        for name in ("epochs", "batch_size", "eval_batch_size"):
+        for name, allowed in (("schedule", SCHEDULES), ("optimizer", OPTIMIZERS)):
+            if getattr(self, name) not in allowed:
+                raise UsageError(f"unknown {name} {getattr(self, name)!r}: "
+                                 f"choose one of {', '.join(allowed)}")
+        for name in ("epochs", "batch_size", "eval_batch_size", "evals_per_epoch"):
             if getattr(self, name) < 1:
                 raise UsageError(f"training {name} must be a positive integer, "
                                  f"got {getattr(self, name)}")
         if self.train_limit is not None and self.train_limit < 1:
             raise UsageError(f"train_limit must be a positive number of images, "
                              f"got {self.train_limit}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise UsageError(f"grad_clip must be a positive norm or None, got {self.grad_clip}")
+
+    def options(self) -> dict:
+        """Every trainer choice but the seed: equal options mean comparable runs."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "seed"}
 
 
-def lr_factor(schedule: str, step: int, total_steps: int) -> float:
-    """The LR at `step` (0-based) of `total_steps`, as a fraction of the peak LR."""
-    p = step / max(1, total_steps)  # progress through training, 0 .. 1
-    if schedule == "onecycle":
-        if p < WARMUP_FRACTION:
-            return WARMUP_START + (1 - WARMUP_START) * p / WARMUP_FRACTION
-        p = (p - WARMUP_FRACTION) / (1 - WARMUP_FRACTION)
-        return 0.5 * (1 + math.cos(math.pi * p))
-    if schedule == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * p))
-    if schedule == "step":
-        return 0.1 ** ((p >= 0.5) + (p >= 0.75))  # ÷10 at 50 % and 75 % (the CIFAR ResNet habit)
-    return 1.0
+def eval_points(steps_per_epoch: int, evals_per_epoch: int) -> list[int]:
+    """The step counts within an epoch after which the model is evaluated: equal shares of the
+    epoch, the last one its end (fewer points when the epoch has fewer steps than asked)."""
+    return sorted({max(1, round(k * steps_per_epoch / evals_per_epoch))
+                   for k in range(1, evals_per_epoch + 1)})
 
 
 class _Ticker:
@@ -98,7 +116,7 @@ class _Ticker:
 
 @dataclass
 class EpochLoop:
-    """What `train_epoch` needs; built once per `train` call (and by the overhead benchmark)."""
+    """What `train_steps` needs; built once per `train` call (and by the overhead benchmark)."""
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
@@ -107,40 +125,45 @@ class EpochLoop:
     config: TrainConfig
     total_steps: int
     ticker: _Ticker
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None  # compiled model, else model
+
+    def __post_init__(self) -> None:
+        if self.forward is None:
+            self.forward = self.model
 
 
-def train_epoch(loop: EpochLoop, order: torch.Tensor, first_step: int, label: str) -> torch.Tensor:
-    """One pass over `loop.x` in the order of `order` (indices on the device); returns the summed
-    loss as a 0-dim device tensor (no sync). `first_step` is the global step the epoch starts at."""
+def train_steps(loop: EpochLoop, order: torch.Tensor, start: int, stop: int, first_step: int,
+                label: str) -> torch.Tensor:
+    """Steps `start` .. `stop - 1` of one pass over `loop.x` in the order of `order` (indices on
+    the device); returns their summed loss as a 0-dim device tensor (no sync). `first_step` is
+    the global step of step `start`, for the schedule."""
     cfg, n = loop.config, order.numel()
     steps = math.ceil(n / cfg.batch_size)
     loss_sum = torch.zeros((), device=loop.x.device)
+    params = [p for group in loop.optimizer.param_groups for p in group["params"]]
     loop.model.train()
-    for i in range(steps):
+    for i in range(start, stop):
         idx = order[i * cfg.batch_size:(i + 1) * cfg.batch_size]  # (B,)
-        lr = cfg.lr * lr_factor(cfg.schedule, first_step + i, loop.total_steps)
+        lr = cfg.lr * lr_factor(cfg.schedule, first_step + i - start, loop.total_steps)
         for group in loop.optimizer.param_groups:
             group["lr"] = lr
-        loss = F.cross_entropy(loop.model(loop.x[idx]), loop.y[idx])
+        loss = F.cross_entropy(loop.forward(loop.x[idx]), loop.y[idx])
         loop.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if cfg.grad_clip is not None:  # foreach, no sync: the norm stays on the device
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
         loop.optimizer.step()
         loss_sum.add_(loss.detach(), alpha=idx.numel())
         if loop.ticker.due():
-            seen = min(n, (i + 1) * cfg.batch_size)
+            seen = min(n, (i + 1) * cfg.batch_size) - start * cfg.batch_size
             loop.ticker.emit(f"{label}  step {i + 1}/{steps}  loss {loss_sum.item() / seen:.3f}")
     return loss_sum
 
 
-def _timed_epoch(loop: EpochLoop, order: torch.Tensor, first_step: int,
-                 label: str) -> tuple[float, torch.Tensor]:
-    """(wall seconds, summed loss) of one `train_epoch`, the device synchronised around it."""
-    device = loop.x.device
-    synchronize(device)
-    start = time.perf_counter()
-    loss_sum = train_epoch(loop, order, first_step, label)
-    synchronize(device)
-    return time.perf_counter() - start, loss_sum
+def train_epoch(loop: EpochLoop, order: torch.Tensor, first_step: int, label: str) -> torch.Tensor:
+    """One whole pass (`train_steps` over every step); returns the summed loss (no sync)."""
+    steps = math.ceil(order.numel() / loop.config.batch_size)
+    return train_steps(loop, order, 0, steps, first_step, label)
 
 
 @torch.no_grad()
@@ -167,43 +190,103 @@ def make_loop(model: nn.Module, tensors: Tensors, config: TrainConfig,
               progress: Callable[[str], None] | None = None) -> EpochLoop:
     """The optimizer and training set for `config`; `model` must already be on the device."""
     x, y = _training_set(tensors, config.train_limit)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                nesterov=config.nesterov, weight_decay=config.weight_decay)
+    x = x.contiguous(memory_format=memory_format(config))
     total_steps = config.epochs * math.ceil(y.numel() / config.batch_size)
-    return EpochLoop(model, optimizer, x, y, config, total_steps, _Ticker(progress))
+    return EpochLoop(model, make_optimizer(model, config), x, y, config, total_steps,
+                     _Ticker(progress))
+
+
+@dataclass
+class _Clock:
+    """Training time, evaluation time, and the curve so far."""
+
+    train_s: float = 0.0
+    eval_s: float = 0.0
+    seen: int = 0
+    time_to_target: float | None = None
+
+
+def _mean(total: float, count: int) -> float | None:
+    return total / count if count and math.isfinite(total) else None  # null: a diverged run
+
+
+def _segment(loop: EpochLoop, order: torch.Tensor, start: int, stop: int, first_step: int,
+             label: str) -> tuple[float, float]:
+    """(wall seconds, summed loss) of `train_steps`, the device synchronised around it."""
+    synchronize(loop.x.device)
+    begin = time.perf_counter()
+    loss_sum = train_steps(loop, order, start, stop, first_step, label)
+    synchronize(loop.x.device)
+    return time.perf_counter() - begin, loss_sum.item()
+
+
+def _evaluate_timed(loop: EpochLoop, x_test: torch.Tensor, y_test: torch.Tensor,
+                    clock: _Clock) -> float:
+    """Test accuracy, its wall time added to `clock.eval_s` (never to the training clock)."""
+    synchronize(x_test.device)
+    begin = time.perf_counter()
+    acc = evaluate(loop.model, x_test, y_test, loop.config.eval_batch_size)
+    clock.eval_s += time.perf_counter() - begin
+    return acc
+
+
+def _run_epoch(loop: EpochLoop, tensors: Tensors, epoch: int, order: torch.Tensor,
+               clock: _Clock, curve: list[CurvePoint]) -> tuple[Epoch, bool]:
+    """Train one epoch in segments between evaluation points; (its record, stop now?)."""
+    cfg, n = loop.config, order.numel()
+    steps = math.ceil(n / cfg.batch_size)
+    label, done, time_s, loss_total, acc = f"epoch {epoch}/{cfg.epochs}", 0, 0.0, 0.0, 0.0
+    x_test = tensors.x_test.contiguous(memory_format=memory_format(cfg))
+    for stop in eval_points(steps, cfg.evals_per_epoch):
+        seg_s, loss = _segment(loop, order, done, stop, (epoch - 1) * steps + done, label)
+        images = min(n, stop * cfg.batch_size) - done * cfg.batch_size
+        clock.train_s, clock.seen = clock.train_s + seg_s, clock.seen + images
+        time_s += seg_s
+        acc = _evaluate_timed(loop, x_test, tensors.y_test, clock)
+        loss_total += loss
+        curve.append(CurvePoint(clock.seen, clock.seen / n, clock.train_s, acc,
+                                _mean(loss, images)))
+        loop.ticker.emit(f"{label}  at {clock.seen / n:.2f} epochs  test acc {acc:.2%}")
+        done = stop
+        if clock.time_to_target is None and acc >= cfg.target_acc:
+            clock.time_to_target = clock.train_s
+            if cfg.stop_at_target:
+                break
+    trained = min(n, done * cfg.batch_size)
+    record = Epoch(epoch, time_s, _mean(loss_total, trained), acc, fraction=trained / n)
+    return record, cfg.stop_at_target and clock.time_to_target is not None
 
 
 def train(model: nn.Module, tensors: Tensors, config: TrainConfig, device: torch.device | str,
           progress: Callable[[str], None] | None = None, *, model_name: str = "model",
           variant: str = "") -> Training:
-    """Train `model` (moved to `device`) on `tensors` and evaluate it on the whole test set after
-    every epoch. Seeds everything from `config.seed` first (build the model under your own seed:
-    its initial weights are yours). `progress` gets short status lines, at most ~4 a second.
-    `model_name` and `variant` only label the record (e.g. "resnet", "projection")."""
+    """Train `model` (moved to `device`) on `tensors`, evaluating it on the whole test set at
+    every evaluation point. Seeds everything from `config.seed` first (build the model under your
+    own seed: its initial weights are yours). `progress` gets short status lines, at most ~4 a
+    second. `model_name` and `variant` only label the record (e.g. "resnet", "projection")."""
     device = torch.device(device)
     set_seed(config.seed)
-    model.to(device)
+    model.to(device=device, memory_format=memory_format(config))
     params_count, flops = count_params(model), flops_per_image(model, device)
     loop = make_loop(model, tensors, config, progress)
+    compile_s = None
+    if config.compile:
+        loop.forward, compile_s = compiled_forward(model, loop.x, loop.y, config.batch_size)
     generator = torch.Generator().manual_seed(config.seed)  # CPU: the same order on every device
-    n, steps_per_epoch = loop.y.numel(), math.ceil(loop.y.numel() / config.batch_size)
+    n, clock = loop.y.numel(), _Clock()
     epochs: list[Epoch] = []
-    elapsed, time_to_target = 0.0, None
+    curve: list[CurvePoint] = []
     for epoch in range(1, config.epochs + 1):
         order = torch.randperm(n, generator=generator).to(device)  # (N,)
-        label = f"epoch {epoch}/{config.epochs}"
-        time_s, loss_sum = _timed_epoch(loop, order, (epoch - 1) * steps_per_epoch, label)
-        elapsed += time_s
-        acc = evaluate(model, tensors.x_test, tensors.y_test, config.eval_batch_size)
-        epochs.append(Epoch(epoch, time_s, loss_sum.item() / n, acc))
-        loop.ticker.emit(f"{label}  loss {epochs[-1].train_loss:.3f}  test acc {acc:.2%}")
-        if time_to_target is None and acc >= config.target_acc:
-            time_to_target = elapsed
-            if config.stop_at_target:
-                break
+        record, stop = _run_epoch(loop, tensors, epoch, order, clock, curve)
+        epochs.append(record)
+        if stop:
+            break
     return Training(
         name=f"train/{model_name}/{variant}/seed{config.seed}", model=model_name,
         variant=variant, device=device.type, seed=config.seed, status="ok", error=None,
-        params_count=params_count, flops=flops, epochs=epochs, time_to_target_s=time_to_target,
-        target_acc=config.target_acc, train_images=n, test_images=tensors.y_test.numel(),
-        images_per_s=n * len(epochs) / elapsed)
+        params_count=params_count, flops=flops, epochs=epochs,
+        time_to_target_s=clock.time_to_target, target_acc=config.target_acc, train_images=n,
+        test_images=tensors.y_test.numel(), images_per_s=clock.seen / clock.train_s,
+        curve=curve, reached_target=clock.time_to_target is not None, eval_s=clock.eval_s,
+        compile_s=compile_s, options=config.options())
