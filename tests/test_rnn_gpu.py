@@ -59,6 +59,10 @@ def test_style_matches_nn_on_cuda(cell: str, style: str, case: Case):
 @pytest.mark.filterwarnings(DYNAMO_GRAD_WARNING)
 # older Inductor releases warned (now: a log line) when float32 matmuls could use TF32 but don't
 @pytest.mark.filterwarnings("ignore:TensorFloat32 tensor cores:UserWarning")
+# torch 2.11 on an H200: capturing a graph segment that launches no kernel warns "The CUDA Graph
+# is empty" (ATen's CUDAGraph.cpp) for every compile-cudagraphs case; the outputs were not yet
+# compared when it stopped the test, so this filter is what the next GPU run must confirm
+@pytest.mark.filterwarnings("ignore:The CUDA Graph is empty:UserWarning")
 @pytest.mark.parametrize("case", COMPILE_CASES, ids=str)
 @pytest.mark.parametrize("style", [s for s in CUDA_STYLES if s in COMPILING])
 @pytest.mark.parametrize("cell", rnn.CELLS)

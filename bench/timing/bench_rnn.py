@@ -36,6 +36,9 @@ def make_step(case, device: torch.device):
                            device=device)  # (T, B, D*H), same shape as the output
 
     def step():
+        # gradients start from None every step, as a training step's zero_grad leaves them:
+        # compile-cudagraphs keeps them in its graph pool, which the next step overwrites
+        model.zero_grad(set_to_none=True)
         output, _ = model(x)
         torch.autograd.backward(output, grad_out)
         synchronize(device)
