@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -185,3 +186,13 @@ def test_collect_on_a_real_gpu():
     sw = m.collect_software("cuda")
     assert sw["cuda"] == torch.version.cuda
     assert sw["driver"] is None or re.match(r"^\d+\.\d+", sw["driver"])
+
+
+def test_commit_info_names_the_checkout_that_holds_the_source():
+    """The default looks at the repository around bench/ (not bench/ itself, not the cwd)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout (an sdist or a copy): commit_info() is null by design")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                          text=True).stdout.strip()
+    assert m.commit_info()["sha"] == head

@@ -33,7 +33,7 @@ HARDWARE_FIELDS = (
     "accelerators_per_node",
     "accelerator_memory_capacity",
 )
-_SOURCE_DIR = Path(__file__).resolve().parents[1]
+_SOURCE_DIR = Path(__file__).resolve().parents[2]
 _SUBPROCESS_TIMEOUT_S = 5
 
 
