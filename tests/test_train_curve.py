@@ -14,6 +14,7 @@ from bench.data import tensors
 from bench.store.schema import Training
 from bench.store.validate import check_record
 from bench.training import trainer as train
+from tests.test_train import _synthetic as synthetic
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -23,15 +24,7 @@ CONFIG = train.TrainConfig(epochs=2, batch_size=8, lr=0.05, evals_per_epoch=4,
 
 
 def _synthetic(n_train: int = 96, n_test: int = 40) -> tensors.Tensors:
-    """Images whose class is written in their mean brightness: learnable in a few steps."""
-    g = torch.Generator().manual_seed(7)
-
-    def make(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        y = torch.arange(n) % 10  # (n,)
-        x = torch.randn(n, 1, 28, 28, generator=g) * 0.5 + (y.float() / 5 - 1).view(n, 1, 1, 1)
-        return x, y
-
-    return tensors.Tensors(*make(n_train), *make(n_test))
+    return synthetic(n_train, n_test, seed=7)
 
 
 def _model() -> nn.Module:
