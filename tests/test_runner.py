@@ -205,24 +205,3 @@ def test_second_run_on_the_same_out_is_refused_while_the_first_holds_it(tmp_path
     keys = [_key(e["record"]) for e in _progress_lines(out)]
     assert len(keys) == len(set(keys))
 
-
-def test_a_slowed_case_is_caught_as_a_regression(tmp_path):
-    """Power, end to end: the same cases run twice, one of them made 3x slower the second time
-    (MNISTBENCH_SLOW_CASES); compare calls it a regression and --fail-on-regression exits 1.
-    3x, not less: smoke's 2 repetitions of 3 rounds on a busy 2-core machine (a CI run beside
-    another suite) missed a 2x slowdown once — the interval is as wide as the processes disagree."""
-    only = ["--profile", "smoke", "--device", "cpu", "--no-report", "--only",
-            "rnn/(loop|native)/"]
-    base = run_cli("run", *only, "--out", str(tmp_path / "a"))
-    slow = run_cli("run", *only, "--out", str(tmp_path / "b"),
-                   env={"MNISTBENCH_SLOW_CASES": "rnn/loop/=3"})
-    assert base.returncode == 0 and slow.returncode == 0, base.stderr + slow.stderr
-    verdicts = tmp_path / "verdicts.json"
-    proc = run_cli("compare", str(tmp_path / "a" / "results.json"),
-                   str(tmp_path / "b" / "results.json"), "-o", str(tmp_path / "c.html"),
-                   "--json", str(verdicts), "--fail-on-regression")
-    assert proc.returncode == 1, proc.stderr
-    [run] = json.loads(verdicts.read_text())["runs"]
-    cases = {c["name"].split("/")[1]: c for c in run["cases"]}
-    assert cases["loop"]["verdict"] == "regression" and cases["loop"]["low"] > 1.1
-    assert cases["loop"]["ratio"] > 2
