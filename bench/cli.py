@@ -1,8 +1,10 @@
 """The `mnistbench` command line (also `python -m bench`).
 
-    mnistbench run [--profile smoke|quick|full] [--device cpu|cuda|auto] [--out DIR]
-                   [--data-dir DIR] [--dataset mnist|fashion-mnist] [--resume] [--threads N]
-                   [--seed S] [--only REGEX] [--no-report]
+    mnistbench run [--profile smoke|quick|full|shortcuts|scaling] [--device cpu|cuda|auto]
+                   [--out DIR] [--data-dir DIR] [--dataset mnist|fashion-mnist] [--resume]
+                   [--threads N] [--seed S] [--only REGEX] [--no-report]
+                   [--nproc-per-node N] [--nnodes M] [--rdzv-endpoint HOST:PORT]
+                   [--rdzv-timeout S] [--backend gloo|nccl]          (--profile scaling)
     mnistbench report RESULTS.json [-o REPORT.html]
     mnistbench compare RESULTS.json RESULTS.json [...] [-o COMPARE.html] [--fail-on-regression]
                        [--json VERDICTS.json]
@@ -68,7 +70,7 @@ def _dir_text(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from bench.data.specs import DATASETS
     from bench.system import DEVICE_CHOICES
-    from bench.timing.profiles import PROFILES
+    from bench.timing.profiles import PROFILES, SCALING
 
     parser = _Parser(prog="mnistbench", description="Which implementation of this network is "
                      "fastest on this hardware, and what does it cost in accuracy?")
@@ -94,6 +96,24 @@ def build_parser() -> argparse.ArgumentParser:
                           "'^train/'")
     run.add_argument("--no-report", dest="report", action="store_false",
                      help="write results.json only")
+    scaling = run.add_argument_group(
+        "data-parallel (--profile scaling)", "ranks started through torchrun's API; or start "
+        "them with torchrun itself: torchrun --nnodes M --nproc-per-node N --rdzv-backend c10d "
+        "--rdzv-endpoint HOST:PORT -m bench run --profile scaling")
+    scaling.add_argument("--nproc-per-node", type=_positive_int, default=None, metavar="N",
+                         help="ranks per node, one device each (default: every GPU; on the "
+                              "CPU every core at --threads per rank); world sizes 1, 2, 4, "
+                              "... up to N x nodes")
+    scaling.add_argument("--nnodes", type=_positive_int, default=None, metavar="M",
+                         help="nodes; run the same command on each (default 1)")
+    scaling.add_argument("--rdzv-endpoint", default=None, metavar="HOST:PORT",
+                         help="the c10d rendezvous, the same on every node (needed for "
+                              "--nnodes > 1)")
+    scaling.add_argument("--rdzv-timeout", type=_positive_int, default=None, metavar="S",
+                         help="seconds for every node to join (default "
+                              f"{SCALING['scaling'].rdzv_timeout_s})")
+    scaling.add_argument("--backend", choices=("gloo", "nccl"), default=None,
+                         help="torch.distributed backend (default: nccl on CUDA, gloo on CPU)")
 
     report = sub.add_parser("report", help="render one results.json as a self-contained HTML")
     report.add_argument("results", type=_path)
@@ -128,7 +148,9 @@ def cmd_run(args) -> int:
     run(RunOptions(profile=args.profile, device=args.device, out=args.out,
                    data_dir=args.data_dir, dataset=args.dataset, resume=args.resume,
                    threads=args.threads, seed=args.seed, only=args.only,
-                   report=args.report))
+                   report=args.report, nproc_per_node=args.nproc_per_node,
+                   nnodes=args.nnodes, rdzv_endpoint=args.rdzv_endpoint,
+                   rdzv_timeout=args.rdzv_timeout, backend=args.backend))
     return 0
 
 

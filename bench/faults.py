@@ -6,12 +6,17 @@ MNISTBENCH_SLOW_CASES=REGEX=FACTOR
                               every timed case whose name matches takes FACTOR times as long: the
                               timed step busy-waits (FACTOR - 1) times its own duration after
                               itself, inside the timed call; to prove a slowdown is caught.
+MNISTBENCH_KILL_RANK=RANK:REGEX
+                              in a scaling run, rank RANK kills itself (SIGKILL, no clean-up)
+                              in the middle of every item whose name matches (after its timed
+                              steps, before its time-to-target run): a rank that dies mid-run.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 from collections.abc import Callable
 
@@ -19,6 +24,7 @@ from bench.errors import UsageError
 
 FAIL_ENV = "MNISTBENCH_FAIL_CASES"
 SLOW_ENV = "MNISTBENCH_SLOW_CASES"
+KILL_ENV = "MNISTBENCH_KILL_RANK"
 
 
 def injected_failure(name: str) -> None:
@@ -60,3 +66,11 @@ def slowed(step: Callable[[], None], factor: float) -> Callable[[], None]:
         while time.perf_counter() < end:
             pass
     return run
+
+
+def kill_point(name: str, rank: int) -> None:
+    """SIGKILL this process when $MNISTBENCH_KILL_RANK is RANK:REGEX, RANK is `rank` and REGEX
+    matches the item `name`."""
+    target, sep, pattern = os.environ.get(KILL_ENV, "").partition(":")
+    if sep and target.strip() == str(rank) and re.search(pattern, name):
+        os.kill(os.getpid(), signal.SIGKILL)

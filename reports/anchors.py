@@ -1,4 +1,5 @@
-"""Published figures shown in the Method section's context panel (from ../shared/ANCHORS.md).
+"""Published figures shown in the Method section's context panel (from ../shared/ANCHORS.md),
+and beside each family's dimension-matching verdict (FAMILY_CONTEXT, reports.study).
 
 These are other people's numbers, quoted with their sources so readers can place ours; they are
 never compared against this run automatically (different networks, data and hardware). The
@@ -50,6 +51,36 @@ class Anchor:
     source: str
 
 
+# He et al. 2015, Table 3: ResNet-34 on ImageNet, 10-crop top-1 error (%), per shortcut option,
+# quoted as published: (option, what it is, this project's resnet shortcut that does the same,
+# error). Option C (every shortcut a projection) is not built here.
+HE_2015_TOP1 = (("plain-34", "", "plain", "28.54"), ("A", "zero-padding", "zeropad", "25.03"),
+                ("B", "projection where shapes change", "projection", "24.52"),
+                ("C", "all projections", None, "24.19"))
+
+
+def _he_2015() -> str:
+    error = {option: float(top1) for option, _, _, top1 in HE_2015_TOP1}
+    listed = ", ".join(
+        f"{option} ({'; '.join(p for p in (what, ours and f'{ours} here') if p)}) {top1} %"
+        for option, what, ours, top1 in HE_2015_TOP1)
+    return (f"ImageNet top-1 error (ResNet-34, 10-crop): {listed}. B is "
+            f"{error['A'] - error['B']:.2f} points better than A, C another "
+            f"{error['B'] - error['C']:.2f}: projections help a little and are 'not essential'.")
+
+
+RESIDUAL_SHORTCUTS = Anchor(
+    "Residual shortcuts", _he_2015(),
+    "He et al. 2015, Deep Residual Learning for Image Recognition, Table 3")
+MOBILENETV2 = Anchor(
+    "MobileNetV2",
+    "72.0 % ImageNet top-1 with 300 M multiply-adds and 3.4 M parameters; a residual is added "
+    "only when stride = 1 and channels match (paper here), never a projection shortcut.",
+    "Sandler et al. 2018, MobileNetV2: Inverted Residuals and Linear Bottlenecks")
+# The published context of each CNN family's dimension-matching verdict (reports.study).
+FAMILY_CONTEXT = {"resnet": RESIDUAL_SHORTCUTS, "mobilenetv2": MOBILENETV2}
+
+
 ANCHORS = (
     Anchor("RNN implementations",
            f"LSTM, {FASTRNNS_SHAPE_TEXT}, on a GPU, forward / backward: {fastrnns_figures()}; the "
@@ -59,15 +90,8 @@ ANCHORS = (
            "grows with sequence length and a new length recompiles. TorchScript is deprecated "
            "(warning since 2.5).",
            "PyTorch documentation and fastrnns history"),
-    Anchor("Residual shortcuts",
-           "ImageNet top-1 error (10-crop): plain-34 28.54 %, ResNet-34 option A (zero-pad) "
-           "25.03 %, B (projection where shapes change) 24.52 %, C (all projections) 24.19 %: "
-           "projections help a little and are 'not essential'.",
-           "He et al. 2015, Deep Residual Learning for Image Recognition, Table 3"),
-    Anchor("MobileNetV2",
-           "72.0 % ImageNet top-1 with 300 M multiply-adds and 3.4 M parameters; a residual is "
-           "added only when stride = 1 and channels match, never a projection shortcut.",
-           "Sandler et al. 2018, MobileNetV2: Inverted Residuals and Linear Bottlenecks"),
+    RESIDUAL_SHORTCUTS,
+    MOBILENETV2,
     Anchor("MNIST accuracy",
            "LeNet-5 0.95 % test error; Keras' 2-conv example 99.25 % after 12 epochs; row-by-row "
            "vanilla RNN-256 about 98.3 %.",

@@ -267,3 +267,131 @@ def speedup_chart(rows: pd.DataFrame, title: str, salt: str) -> str:
 def strip_id(text: str) -> str:
     """A string safe to use as an SVG id salt / HTML id fragment (letters, digits, dashes)."""
     return re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-") or "chart"
+
+
+def _seed_curve(ax, curve: list[dict], color: str, highlight: bool, label: str | None) -> None:
+    time = [p["time_s"] for p in curve]
+    acc = [p["test_acc"] * 100 for p in curve]
+    ax.plot(time, acc, marker="o", ms=3.5 if highlight else 2, lw=2.0 if highlight else 0.8,
+            color=color, alpha=1.0 if highlight else 0.35, zorder=3 if highlight else 2,
+            label=label)
+
+
+def seed_curves_chart(runs: pd.DataFrame, panels: list[str], target: float | None, title: str,
+                      colors: dict[str, str], salt: str) -> str:
+    """Test accuracy against training wall time, one panel per variant (`panels`: the values of
+    `runs["panel"]`), one line per seed (`curve`), the median seed (`median_seed`) drawn bold.
+
+    The accuracy axis is zoomed on the end of training (1 point below the lowest final accuracy
+    or the target) and always shows the target: the early points climb into view from below.
+    """
+    goal = [target * 100] if target is not None else []
+    floor = min([c[-1]["test_acc"] * 100 for c in runs["curve"] if c] + goal) - 1.0
+    ceiling = max([p["test_acc"] * 100 for c in runs["curve"] for p in c] + goal) + 0.3
+    with _figure(3.2, salt, ncols=len(panels), width_in=min(2.6 * len(panels) + 1.0, 11.0)) as (
+            fig, axes):
+        for ax, panel in zip(axes, panels, strict=True):
+            part = runs[runs["panel"] == panel].sort_values(["median_seed", "seed"])
+            for _, r in part.iterrows():
+                _seed_curve(ax, r["curve"], colors.get(r["label"], _COLORS[0]),
+                            bool(r["median_seed"]),
+                            f"median seed ({r['seed']})" if r["median_seed"] else None)
+            if target is not None:
+                ax.axhline(target * 100, color="#111827", lw=0.8, ls="--")
+            ax.set_ylim(floor, ceiling)
+            ax.set_xlim(left=0)
+            ax.set_title(str(panel), loc="left")
+            ax.set_xlabel("training wall time (s)")
+            ax.legend(fontsize=7, loc="lower right")
+        axes[0].set_ylabel("test accuracy (%)")
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
+        return _svg(fig, title, salt)
+
+
+def time_to_target_chart(rows: pd.DataFrame, target_label: str, title: str,
+                         colors: dict[str, str], salt: str) -> str:
+    """Each variant's time-to-target per seed as points on its row (`times`, inf = not
+    reached), its median as a bar (`median`, when finite), and how many seeds reached it."""
+    finite = [t for times in rows["times"] for t in times if np.isfinite(t)]
+    with _figure(0.9 + 0.36 * len(rows), salt, width_in=7.5) as (fig, (ax,)):
+        for y, (_, r) in enumerate(rows.iloc[::-1].iterrows()):
+            done = [t for t in r["times"] if np.isfinite(t)]
+            color = colors.get(r["label"], _COLORS[0])
+            offsets = np.linspace(-0.15, 0.15, len(done)) if len(done) > 1 else [0.0] * len(done)
+            ax.scatter(done, y + np.asarray(offsets), s=22, color=color, zorder=3)
+            if np.isfinite(r["median"]):
+                ax.plot([r["median"]] * 2, [y - 0.32, y + 0.32], color="#111827", lw=1.5)
+            ax.annotate(f"{len(done)} of {len(r['times'])} reached", (1.0, y),
+                        xycoords=("axes fraction", "data"), xytext=(6, 0),
+                        textcoords="offset points", va="center", fontsize=8)
+        ax.set_yticks(range(len(rows)), rows["name"].iloc[::-1].tolist())
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.set_xlim(0, max(finite, default=1.0) * 1.1)
+        ax.set_xlabel(f"training wall time to {target_label} (s); bar: median over all seeds")
+        ax.set_title(title, loc="left")
+        ax.grid(axis="y", visible=False)
+        return _svg(fig, title, salt)
+
+
+def scaling_chart(rows: pd.DataFrame, title: str, colors: dict[str, str], salt: str) -> str:
+    """Data-parallel scaling (issue 14), one line per model over its world sizes (`world_size`):
+    images/s with perfect scaling from world size 1 dashed, and efficiency (1 = perfect)."""
+    sizes = sorted(rows["world_size"].unique())
+    with _figure(3.2, salt, ncols=2, width_in=9.5) as (fig, (rate_ax, eff_ax)):
+        for label, part in rows.groupby("label", sort=True):
+            part = part.sort_values("world_size")
+            color = colors.get(label, _COLORS[0])
+            rate_ax.plot(part["world_size"], part["images_per_s"], marker="o", ms=4,
+                         color=color, label=label)
+            base = part[part["world_size"] == 1]["images_per_s"]
+            if len(base):
+                rate_ax.plot(sizes, [base.iloc[0] * s for s in sizes], ls="--", lw=0.8,
+                             color=color)
+            eff = part.dropna(subset=["efficiency"])
+            eff_ax.plot(eff["world_size"], eff["efficiency"] * 100, marker="o", ms=4,
+                        color=color, label=label)
+        eff_ax.axhline(100, color="#111827", lw=0.8, ls="--")
+        eff_ax.set_ylim(0, max(110.0, float(rows["efficiency"].max() * 100 + 10)
+                               if rows["efficiency"].notna().any() else 110.0))
+        for ax in (rate_ax, eff_ax):
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(sizes, [str(s) for s in sizes])
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlabel("world size (ranks)")
+        rate_ax.set(ylabel="images/s", title="Throughput")
+        if log_y_wanted(rows["images_per_s"].to_numpy(float)):  # models far apart in speed
+            rate_ax.set_yscale("log")
+            rate_ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        else:
+            rate_ax.set_ylim(bottom=0)
+        eff_ax.set(ylabel="efficiency (%)", title="Efficiency vs world size 1")
+        eff_ax.legend(fontsize=8, loc="lower left")
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
+        return _svg(fig, title, salt)
+
+
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<")
+
+
+def style_curves_chart(runs: list[tuple[str, list[int], list[float], list[float]]], title: str,
+                       colors: dict[str, str], salt: str) -> str:
+    """Issue 13: one model trained in several styles, `runs` = (style, images seen, training
+    time s, test accuracy 0..1) per evaluation point. Left: accuracy vs images (where the curves
+    should coincide: markers shrink from the first style to the last, so each stays visible on
+    top of the one before); right: accuracy vs training wall time (log when 5× apart)."""
+    with _figure(3.4, salt, ncols=2, width_in=9.5) as (fig, (img_ax, time_ax)):
+        for i, (style, images, times, acc) in enumerate(runs):
+            style_kw = {"color": colors.get(style, _COLORS[i % len(_COLORS)]),
+                        "marker": _MARKERS[i % len(_MARKERS)], "lw": 1.0, "label": style,
+                        "ms": max(3.0, 9.0 - 0.8 * i), "mfc": "none"}
+            img_ax.plot(images, [a * 100 for a in acc], **style_kw)
+            time_ax.plot(times, [a * 100 for a in acc], **style_kw)
+        img_ax.set(xlabel="training images seen", ylabel="test accuracy (%)",
+                   title="Accuracy vs images seen")
+        time_ax.set(xlabel="training wall time (s)", title="Accuracy vs training time")
+        if log_y_wanted(np.asarray([times[-1] for _, _, times, _ in runs if times], float)):
+            time_ax.set_xscale("log")
+            time_ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        time_ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
+        return _svg(fig, title, salt)

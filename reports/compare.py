@@ -45,7 +45,7 @@ import pandas as pd
 
 from bench.errors import UsageError
 from bench.timing import stats
-from reports import card, charts, fmt, gate, matching
+from reports import analysis, card, charts, fmt, gate, matching, scaling
 from reports.card import Banner
 from reports.load import Run, load_run
 from reports.tables import Table, make_table
@@ -229,6 +229,7 @@ def compare_context(runs: list[Run]) -> dict:
         "charts": _speedup_charts(both),
         "unmatched": _unmatched_table(matching.unmatched(runs), len(runs)),
         "training": _training_table(matching.training(runs), len(runs)),
+        "scaling": scaling.compare_table(runs),
         "verdicts": gate.verdicts(runs, same_device, cal),
     }
 

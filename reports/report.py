@@ -11,7 +11,19 @@ from pathlib import Path
 import pandas as pd
 
 from bench.timing import stats
-from reports import analysis, anchors, card, charts, fmt, headline, rnn_blocks, tables
+from reports import (
+    analysis,
+    anchors,
+    card,
+    charts,
+    fmt,
+    headline,
+    rnn_blocks,
+    scaling,
+    study,
+    style_training,
+    tables,
+)
 from reports.load import Run, load_run
 from reports.templating import Chart, render_template, svg, write_all
 
@@ -135,7 +147,11 @@ def report_context(run: Run) -> dict:
         "rnn_blocks": blocks,
         "sweeps": sweeps, "deprecations": _deprecations(run.bench),
         "cnn": _cnn(run, colors), "training": _training(run, colors),
-        "failures": tables.failures_table(analysis.failures(run.bench, run.training)),
+        "style_training": style_training.section(run, colors, _chart_id(run, "styles")),
+        "study": study.section(run, colors, _chart_id(run, "study")),
+        "scaling": scaling.section(run, _chart_id(run, "scaling")),
+        "failures": tables.failures_table(
+            scaling.failures(run, analysis.failures(run.bench, run.training))),
         "method": _method(run),
     }
 
@@ -145,6 +161,17 @@ def _summary_md(run: Run, context: dict, summary: pd.DataFrame) -> str:
     lines += [f"> **{b.title}**: {b.text}" for b in context["banners"]]
     lines += ["", "## Headline", ""]
     lines += [f"- {headline.plain(s)}" for s in context["headline"]] or ["- not measured"]
+    lines += ["", "## Is dimension matching needed?", ""]
+    lines += [f"> {context['study'].indicative}", ""] if context["study"].indicative else []
+    lines += [f"- {headline.plain(s)}" for b in context["study"].blocks
+              for s in (b.conclusion, *b.sentences)] or ["- not measured"]
+    if context["scaling"].table:
+        lines += ["", "## Data-parallel scaling", ""]
+        lines += [f"- {s}" for s in context["scaling"].sentences]
+        lines += ["", context["scaling"].table.to_markdown()]
+    for block in context["style_training"].blocks:
+        lines += ["", f"## Trained with every implementation: {block.title}", ""]
+        lines += [f"- {s}" for s in block.sentences] + ["", block.table.to_markdown()]
     lines += ["", "## Benchmark cases", "", tables.summary_table(summary).to_markdown()]
     for title, table in (("CNN variants", context["cnn"]["table"]),
                          ("Training", context["training"]["table"])):

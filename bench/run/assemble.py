@@ -34,12 +34,24 @@ def benchmarks(entries: list[dict], plan) -> list[schema.Benchmark]:
             for case in plan.timed if case.name in reps or case.name in skipped]
 
 
+def _training_record(r: dict) -> schema.Training:
+    return schema.Training(**{**r, "epochs": [schema.Epoch(**e) for e in r["epochs"]],
+                              "curve": [schema.CurvePoint(**p) for p in r.get("curve", [])]})
+
+
 def training(entries: list[dict], plan) -> list[schema.Training]:
     index = {t.name: i for i, t in enumerate(plan.trains)}
     records = sorted(_by_kind(entries, "training"), key=lambda r: index.get(r["name"], len(index)))
-    return [schema.Training(**{**r, "epochs": [schema.Epoch(**e) for e in r["epochs"]],
-                               "curve": [schema.CurvePoint(**p) for p in r.get("curve", [])]})
-            for r in records]
+    return [_training_record(r) for r in records]
+
+
+def scaling(entries: list[dict]) -> list[schema.Scaling]:
+    """The data-parallel records (issue 14), in the order they were first saved."""
+    return [schema.Scaling(**{
+        **r, "ranks": [schema.Rank(**k) for k in r["ranks"]],
+        "step_s": schema.Stats(**r["step_s"]) if r["step_s"] else None,
+        "training": _training_record(r["training"]) if r["training"] else None})
+        for r in _by_kind(entries, "scaling")]
 
 
 def dataset_used(dataset: dict | None, trained: list[schema.Training]) -> dict | None:
@@ -56,6 +68,7 @@ def write_results(out: Path, header: dict, entries: list[dict], plan, device: to
     points = [schema.CalibrationPoint(**r) for r in _by_kind(entries, "calibration")]
     cases = benchmarks(entries, plan)
     trained = training(entries, plan)
+    scaled = scaling(entries)
     doc = schema.Results(
         schema_version=schema.SCHEMA_VERSION, tool=schema.TOOL, run_id=header["run_id"],
         created_at=header["created_at"],
@@ -63,9 +76,11 @@ def write_results(out: Path, header: dict, entries: list[dict], plan, device: to
         status="complete" if complete else "partial", profile=header["profile"],
         config=header["config"], machine=schema.Machine(**header["machine"]),
         software=header["software"], commit=schema.Commit(**header["commit"]),
-        dataset=schema.DatasetInfo(**dataset_used(header["dataset"], trained)),
+        dataset=schema.DatasetInfo(**dataset_used(
+            header["dataset"], trained + [s.training for s in scaled if s.training])),
         calibration=calibrate.combine(device, points) if points else None,
-        benchmarks=cases, training=trained, pytest_benchmark_json="pytest-benchmark.json")
+        benchmarks=cases, training=trained, pytest_benchmark_json="pytest-benchmark.json",
+        scaling=scaled)
     _write_pytest_benchmark_json(out, header, entries)
     path = out / rundir.RESULTS
     atomic.write_json_atomic(path, results.validate(doc.as_dict(), source=str(path)))
@@ -93,7 +108,7 @@ def _write_pytest_benchmark_json(out: Path, header: dict, entries: list[dict]) -
 def summary(stream: TextIO, out: Path, doc: dict) -> None:
     """The closing line: how many cases and training runs ended in each status."""
     counts: dict[str, int] = {}
-    for record in doc["benchmarks"] + doc["training"]:
+    for record in doc["benchmarks"] + doc["training"] + doc.get("scaling", []):
         counts[record["status"]] = counts.get(record["status"], 0) + 1
     text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     print(f"mnistbench: finished {out}: {text}", file=stream)

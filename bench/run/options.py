@@ -29,6 +29,12 @@ class RunOptions:
     seed: int | None = None
     only: str | None = None  # a regular expression over case names: run only those that match
     report: bool = True
+    # The data-parallel profile (issue 14): the launch, as torchrun takes it (bench.scaling).
+    nproc_per_node: int | None = None  # ranks per node (default: every GPU, or core)
+    nnodes: int | None = None  # default 1
+    rdzv_endpoint: str | None = None  # HOST:PORT of the c10d rendezvous (several nodes)
+    rdzv_timeout: int | None = None  # seconds for every node to join
+    backend: str | None = None  # gloo | nccl (default: nccl on CUDA, gloo on CPU)
 
 
 def given(opts: RunOptions) -> dict:

@@ -71,6 +71,10 @@ class RunContext:
 def run(opts: RunOptions, stream: TextIO | None = None) -> Path:
     """Carry out one run; returns the path of its results.json."""
     stream = stream or sys.stderr
+    from bench.scaling import launch
+
+    if launch.wanted(opts):  # the data-parallel profile: ranks started through torchrun's API
+        return launch.run(opts, stream)
     if opts.resume and opts.out is None:
         raise UsageError("--resume needs --out DIR: the directory of the run to continue")
     out = opts.out or Path("reports") / "out" / results.new_run_id()
@@ -87,7 +91,7 @@ def run(opts: RunOptions, stream: TextIO | None = None) -> Path:
         print(f"mnistbench: {note}", file=stream)
     out.mkdir(parents=True, exist_ok=True)
     with rundir.RunLock(out):
-        header = _header(out, opts, settings, profile, device, threads, dataset)
+        header = write_header(out, opts, settings, profile, device, threads, dataset)
         return _execute(RunContext(out, header, profile, device, dataset, plan, stream,
                                    opts.report))
 
@@ -107,8 +111,11 @@ def make_plan(profile: Profile, device: torch.device, seed: int,
     return Plan(timed, trains)
 
 
-def _header(out: Path, opts: RunOptions, settings: dict, profile: Profile,
-            device: torch.device, threads: int, dataset: Dataset) -> dict:
+def write_header(out: Path, opts: RunOptions, settings: dict, profile: Profile,
+                 device: torch.device, threads: int, dataset: Dataset,
+                 extra_config: dict | None = None) -> dict:
+    """run.json (on --resume: read back); `extra_config`: more config keys (a scaling run's
+    launch)."""
     path = out / rundir.HEADER
     if opts.resume:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -118,7 +125,7 @@ def _header(out: Path, opts: RunOptions, settings: dict, profile: Profile,
     config = {"profile": profile.name, "device": device.type, "threads": threads,
               "seed": settings["seed"], "dataset": settings["dataset"], "only": settings["only"],
               "data_dir": settings["data_dir"], "requested": settings,
-              "profile_table": dataclasses.asdict(profile)}
+              "profile_table": dataclasses.asdict(profile), **(extra_config or {})}
     header = {"schema_version": results.SCHEMA_VERSION, "tool": results.TOOL,
               "run_id": out.name if opts.out is None else results.new_run_id(),
               "created_at": results.utc_now_iso(), "finished_at": None, "status": "partial",

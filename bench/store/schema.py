@@ -14,6 +14,7 @@ SCHEMA_VERSION = 2
 TOOL = "mnistbench"
 STATUSES = ("ok", "failed", "skipped")
 RUN_STATUSES = ("complete", "partial")
+BACKENDS = ("gloo", "nccl")  # torch.distributed backends of a scaling record (issue 14)
 
 
 def _as_dict(record: object) -> dict:
@@ -173,6 +174,56 @@ class Machine(Record):
 
 
 @dataclass(frozen=True)
+class Rank(Record):
+    """One process of a data-parallel run (issue 14): where it ran and how it ended."""
+
+    rank: int  # global rank (torchrun's RANK)
+    local_rank: int  # its index on its node (LOCAL_RANK)
+    node: int  # its node's index in the launch (torchrun's GROUP_RANK)
+    host: str
+    pid: int
+    status: str  # ok | failed | skipped (its world size did not run)
+    error: str | None  # what it died of, as the rank itself or its launcher saw it
+
+
+@dataclass(frozen=True)
+class Scaling(Record):
+    """One model trained data-parallel (DDP, launched by torchrun) at one world size.
+
+    The global batch is the same at every world size (`lr_rule` says how the LR follows);
+    `images_per_s` and `step_s` come from steady-state steps after `warmup_steps`, `comm_*` from
+    a DDP comm hook around torch's own all-reduce, `training` is the time-to-target run.
+    """
+
+    name: str  # "scaling/<model>/<variant>/ws<world size>/seed<seed>"
+    model: str
+    variant: str | None
+    device: str  # cpu | cuda: every rank's device type
+    backend: str  # gloo | nccl
+    world_size: int
+    nodes: int  # distinct nodes among the ranks
+    devices: list[str]  # per rank, in rank order: "cuda:0 (NVIDIA H100 ...)", "cpu (1 thread)"
+    ranks: list[Rank]
+    threads: int  # torch intra-op threads per rank
+    seed: int
+    global_batch: int
+    per_rank_batch: list[int]  # each rank's share of a full global batch, in rank order
+    lr: float  # peak LR at this world size
+    lr_rule: str
+    status: str  # ok | failed | skipped
+    error: str | None
+    warmup_steps: int
+    step_s: Stats | None  # each timed step (seconds, rank 0's clock, device synchronised)
+    images_per_s: float | None  # global batch x timed steps / their total time
+    efficiency: float | None  # images_per_s / (world_size x images_per_s at world size 1)
+    comm_s: float | None  # per step (median): wall time with a gradient all-reduce in flight
+    comm_share: float | None  # comm_s / median step time
+    nosync_step_s: float | None  # median step under DDP no_sync(): no gradient communication
+    exposed_comm_share: float | None  # (step - no_sync step) / step: what overlap did not hide
+    training: Training | None  # the time-to-target run (rank 0's view; accuracy over all ranks)
+
+
+@dataclass(frozen=True)
 class Commit(Record):
     sha: str | None  # None outside a git checkout
     dirty: bool | None
@@ -214,6 +265,7 @@ class Results(Record):
     benchmarks: list[Benchmark] = field(default_factory=list)
     training: list[Training] = field(default_factory=list)
     pytest_benchmark_json: str | None = None
+    scaling: list[Scaling] = field(default_factory=list)  # issue 14; absent from older files
 
 
 # Fields that a schema-1 file may lack (added in version 2): validate supplies them on upgrade.

@@ -154,6 +154,38 @@ def _training_rule(obj: dict, where: str, source: str) -> None:
             raise _fail(source, f"{where}.{key} should be an integer, found null")
 
 
+def _rank_rule(obj: dict, where: str, source: str) -> None:
+    _enum(obj["status"], schema.STATUSES, f"{where}.status", source)
+
+
+def _scaling_rule(obj: dict, where: str, source: str) -> None:
+    """A data-parallel record (issue 14): one rank and one device per world-size slot, batches
+    that add up, and an ok one measured."""
+    _enum(obj["status"], schema.STATUSES, f"{where}.status", source)
+    _enum(obj["backend"], schema.BACKENDS, f"{where}.backend", source)
+    size = obj["world_size"]
+    if size < 1:
+        raise _fail(source, f"{where}.world_size is {size}; a world has at least one rank")
+    for key in ("ranks", "devices", "per_rank_batch"):
+        if isinstance(obj[key], list) and len(obj[key]) != size:  # ranks: type-checked later
+            raise _fail(source, f"{where}.{key} holds {len(obj[key])} entries but "
+                                f"{where}.world_size is {size}")
+    if sum(obj["per_rank_batch"]) != obj["global_batch"]:
+        raise _fail(source, f"{where}.per_rank_batch adds up to {sum(obj['per_rank_batch'])}, "
+                            f"not the global batch {obj['global_batch']}")
+    if obj["status"] != "ok":
+        return
+    for key in ("step_s", "images_per_s", "training"):
+        if obj[key] is None:
+            raise _fail(source, f"{where}.{key} should be measured in an ok record, found null")
+    if obj["images_per_s"] <= 0:
+        raise _fail(source, f"{where}.images_per_s is {obj['images_per_s']}, but a measured "
+                            "rate must be positive")
+    if isinstance(obj["step_s"], dict):
+        check_record(schema.Stats, obj["step_s"], f"{where}.step_s", source)
+        _stats_rule(obj["step_s"], f"{where}.step_s", source, ok=True)
+
+
 def _results_rule(obj: dict, where: str, source: str) -> None:
     _enum(obj["status"], schema.RUN_STATUSES, "status", source)
 
@@ -162,6 +194,8 @@ _RULES: dict[type, Callable[[dict, str, str], None]] = {
     schema.Benchmark: _measured_rule,
     schema.Repetition: _measured_rule,
     schema.Training: _training_rule,
+    schema.Rank: _rank_rule,
+    schema.Scaling: _scaling_rule,
     schema.Results: _results_rule,
 }
 
