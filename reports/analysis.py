@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bench.timing import stats
 from reports import cells
 
 # The dimension-matching question per family (He et al. 2015 options B vs A; MobileNetV2's paper
@@ -20,6 +21,29 @@ from reports import cells
 COMPARED_SHORTCUT = "projection"
 FALLBACK_REFERENCES = ("zeropad", "paper", "none", "plain")
 SWEEP_PREFIX = "rnn-"  # a sweep's group is "rnn-<swept param>" (bench.timing.cases)
+
+
+# What a verdict was drawn over (reports.analysis.verdict_units), in words for the tables
+BASIS_WORDS = {"adjusted": "passes, ÷ control", "passes": "passes", "repetitions": "repetitions"}
+
+
+def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool) -> tuple[list, list, str]:
+    """The units B against A is judged over (rows of bench frames), and their basis: control-
+    adjusted passes when `adjusted` (one machine and device) and both sides have controls, raw
+    passes otherwise, repetitions when a side has no passes (older files)."""
+    for column, basis in ((("pass_adjusted", "adjusted"),) if adjusted else ()) + (
+            ("pass_raw", "passes"),):
+        if len(a[column]) and len(b[column]):
+            return a[column], b[column], basis
+    return a["rep_samples"], b["rep_samples"], "repetitions"
+
+
+def verdict(a: pd.Series, b: pd.Series, key: str, adjusted: bool) -> stats.Verdict:
+    """B against A by the verdict rule (bench.timing.stats.compare) over `verdict_units`; the
+    repetitions it needs are counted as processes, never as passes."""
+    units_a, units_b, _ = verdict_units(a, b, adjusted)
+    repetitions = min(len(a["rep_samples"]), len(b["rep_samples"]))
+    return stats.compare(units_a, units_b, key=key, repetitions=repetitions)
 
 
 def baseline_style() -> str:

@@ -6,7 +6,9 @@ by bench.timing.stats.compare are regressions, and fail the command with --fail-
 runs on different hardware read as a speed-up comparison, with a chart. Each later run's
 calibration (the reference GEMM) is compared with the first run's: when it moved beyond the noise
 (reports.matching.calibrations) the summary says the machine itself ran faster or slower, and by
-how much, beside the raw ratios; the verdicts themselves stay on the raw times.
+how much. On one machine and device the verdicts are drawn on each sample divided by the control
+timed next to it (bench.timing.stats), so the raw time ratio and the verdict's ratio stand side
+by side.
 
 `--json FILE` (a CI gate reads it; written with the HTML, all or nothing) holds:
 
@@ -25,8 +27,12 @@ how much, beside the raw ratios; the verdicts themselves stay on the raw times.
         "regressions": 3, "improvements": 0,
         "cases": [{"name", "device",             # the identity (bench.store.results.IDENTITY)
                    "baseline_run": 1,            # the first run (1-based) that has the case
-                   "ratio": 1.25,                # median(this run) / median(baseline): > 1 slower
+                   "ratio": 1.25,                # the verdict's ratio of medians, > 1 slower:
+                                                 # of samples ÷ their pass's control on one
+                                                 # machine and device, else of raw times
                    "low": 1.19, "high": 1.31,    # its 95 % hierarchical-bootstrap interval
+                   "basis": "adjusted",          # adjusted | passes | repetitions: the units
+                   "raw_ratio": 1.31,            # median(this run) / median(baseline), raw
                    "repetitions": 3,             # the fewer of the two sides'
                    "verdict": "regression",      # regression | improvement | same on the same
                                                  # hardware; slower | faster | same across machines
@@ -92,38 +98,32 @@ def _interval(low: float, high: float) -> str:
     return f"[{fmt.ratio(low)[:-1]}–{fmt.ratio(high)}]"
 
 
-def _machine_factor(cal: pd.DataFrame) -> dict[int, float]:
-    """Per compared run, its calibration ratio (GEMM rate vs run 1), where both have one."""
-    return {int(c["run"]): float(c["ratio"]) for _, c in cal.iterrows() if pd.notna(c["ratio"])}
+def _pairs_table(pairs: pd.DataFrame, cross_device: bool = False) -> Table:
+    """Matched cases: baseline and compared medians, the raw time ratio, the ratio the verdict
+    is drawn on with its interval (control-adjusted on one machine and device), verdict.
 
-
-def _pairs_table(pairs: pd.DataFrame, machine: dict[int, float] | None = None,
-                 cross_device: bool = False) -> Table:
-    """Matched cases: baseline and compared medians, their ratio with its interval, verdict.
-
-    Same-device pairs show the time ratio (above 1x = slower, the regression view), and with a
-    calibration on both sides that ratio times the GEMM-rate ratio (the time ratio with the
-    machine's own change divided out); pairs across devices show the speed-up.
+    Same-device pairs read as time ratios (above 1x = slower, the regression view); pairs
+    across devices as speed-ups.
     """
-    machine = machine or {}
-    adjusted = not cross_device and bool(machine)
     spec = [("Case", False), ("Devices" if cross_device else "Device", False), ("Runs", False),
-            ("Baseline, median (IQR)", True), ("Compared, median (IQR)", True),
-            ("Speed-up [95 % interval]" if cross_device else "Time ratio [95 % interval]", True)]
-    spec += [("Time ratio ÷ machine", True)] if adjusted else []
-    spec += [("Repetitions", True), ("Verdict", False)]
+            ("Baseline, median (IQR)", True), ("Compared, median (IQR)", True)]
+    spec += ([("Speed-up [95 % interval]", True)] if cross_device else
+             [("Time ratio", True), ("Verdict ratio [95 % interval]", True)])
+    spec += [("Over", False), ("Repetitions", True), ("Verdict", False)]
     rows, flags = [], []
     for _, p in pairs.iterrows():
         device = f"{p['device']} → {p['other_device']}" if cross_device else p["device"]
-        shown = (fmt.ratio(p["speedup"]) + " " + _interval(p["speedup_low"], p["speedup_high"])
-                 if cross_device else fmt.ratio(p["ratio"]) + " " + _interval(p["low"], p["high"]))
         row = [p["name"], device, f"{p['base_run'] + 1} → {p['run'] + 1}",
                fmt.duration_spread(p["base_median"], p["base_iqr"]),
-               fmt.duration_spread(p["median"], p["iqr"]), shown]
-        if adjusted:
-            factor = machine.get(int(p["run"]))
-            row.append(fmt.DASH if factor is None else fmt.ratio(p["ratio"] * factor))
-        rows.append(row + [str(p["repetitions"]), p["verdict"]])
+               fmt.duration_spread(p["median"], p["iqr"])]
+        if cross_device:
+            row.append(fmt.ratio(p["speedup"]) + " "
+                       + _interval(p["speedup_low"], p["speedup_high"]))
+        else:
+            row += [fmt.ratio(p["raw_ratio"]),
+                    fmt.ratio(p["ratio"]) + " " + _interval(p["low"], p["high"])]
+        rows.append(row + [analysis.BASIS_WORDS[p["basis"]], str(p["repetitions"]),
+                           p["verdict"]])
         flags.append("bad" if p["regression"] else "")
     return make_table(spec, rows, flags)
 
@@ -189,7 +189,22 @@ def calibration_sentence(c: pd.Series) -> str:
         return f"{who}: the machine itself did not move beyond the noise; {rates}."
     return (f"{who}: the machine itself ran {fmt.percent(abs(c['ratio'] - 1))} {c['moved']} "
             f"than in run 1 — {rates}, so the reference took {fmt.ratio(1 / c['ratio'])} the "
-            "time. The time ratios below are raw; “Time ratio ÷ machine” divides this out.")
+            "time. The verdicts divide each case by the control timed next to it; the raw time "
+            "ratios stand beside them.")
+
+
+def _together(part: pd.DataFrame) -> str:
+    """How far the cases of one comparison moved together: the median raw time ratio and the
+    median verdict ratio (after the control) over every matched case. When most cases moved,
+    the machine moved (or something every case shares, as torch or the thread count did)."""
+    raw = float(np.median(part["raw_ratio"].astype(float)))
+    adjusted = float(np.median(part["ratio"].astype(float)))
+    text = (f" Over all matched cases the median time ratio is {fmt.ratio(raw)} raw, "
+            f"{fmt.ratio(adjusted)} after the control")
+    if max(abs(np.log(raw)), abs(np.log(adjusted))) > np.log(stats.FACTOR) / 2:
+        text += (": the cases moved together, as the machine does in a slow phase; a verdict "
+                 "close to the factor may be the machine, not the code — run the pair again")
+    return text + "."
 
 
 def _summary(pairs: pd.DataFrame) -> list[str]:
@@ -208,7 +223,8 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
                      f"{len(part) - slower - faster} within the noise"
                      + (f" ({undecided} with one repetition a side: undecidable)"
                         if undecided else "")
-                     + f"; geometric-mean speed-up over its baselines {fmt.ratio(geomean)}.")
+                     + f"; geometric-mean speed-up over its baselines {fmt.ratio(geomean)}."
+                     + (_together(part) if same else ""))
     return lines or ["No case ran in more than one of these runs."]
 
 
@@ -224,7 +240,7 @@ def compare_context(runs: list[Run]) -> dict:
         "summary": _summary(both),
         "calibration": [calibration_sentence(c) for _, c in cal.iterrows()],
         "regressions": int(same_device["regression"].sum()),
-        "cases": _pairs_table(same_device, _machine_factor(cal)),
+        "cases": _pairs_table(same_device),
         "devices": _pairs_table(cross_device, cross_device=True),
         "charts": _speedup_charts(both),
         "unmatched": _unmatched_table(matching.unmatched(runs), len(runs)),

@@ -28,6 +28,7 @@ def _number(value: object) -> float | None:
 def _case(p: pd.Series) -> dict:
     return {"name": p["name"], "device": p["device"], "baseline_run": int(p["base_run"]) + 1,
             "ratio": _number(p["ratio"]), "low": _number(p["low"]), "high": _number(p["high"]),
+            "basis": p["basis"], "raw_ratio": _number(p["raw_ratio"]),
             "repetitions": int(p["repetitions"]), "verdict": p["verdict"],
             "baseline_median_s": _number(p["base_median"]), "median_s": _number(p["median"])}
 

@@ -14,10 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from bench.store import results as bench_results
+from bench.timing.stats import pass_units
 
 BENCH_COLUMNS = ["name", "group", "groups", "implementation", "device", "pass", "status",
                  "error", "median", "iqr", "q1", "q3", "rounds", "samples", "rep_medians",
-                 "rep_samples", "spread", "unstable", "flops", "gflops", "compile_s", "noisy",
+                 "rep_samples", "pass_raw", "pass_adjusted", "spread", "unstable", "flops",
+                 "gflops", "compile_s", "noisy",
                  "warnings", "params", "cell", "family", "shortcut", "config"]
 TRAIN_COLUMNS = ["label", "model", "variant", "device", "seed", "params_count", "flops",
                  "final_acc", "final_loss", "epochs", "time_to_target_s", "target_acc",
@@ -92,6 +94,8 @@ def _bench_row(case: dict) -> dict:
         "samples": list(stats.get("samples") or []),
         "rep_medians": [float(r["stats"]["median"]) for r in reps],
         "rep_samples": [list(r["stats"]["samples"]) for r in reps],
+        "pass_raw": pass_units(reps, adjusted=False),
+        "pass_adjusted": pass_units(reps, adjusted=True),
         "spread": case.get("spread"), "unstable": bool(case.get("unstable")),
         "flops": case.get("flops"), "gflops": case.get("gflops"),
         "compile_s": case.get("compile_s"), "noisy": bool(case.get("noisy")),
@@ -105,8 +109,10 @@ def _bench_row(case: dict) -> dict:
 def bench_frame(cases: list[dict]) -> pd.DataFrame:
     """One row per benchmark case; stats columns are NaN for failed/skipped cases.
 
-    `rep_medians` holds each ok repetition's median, `rep_samples` its raw rounds (what
-    bench.timing.stats.compare takes).
+    `rep_medians` holds each ok repetition's median, `rep_samples` its raw rounds; `pass_raw`
+    and `pass_adjusted` the rounds of every pass, raw and divided by the pass's control (empty
+    for files without passes): the units bench.timing.stats.compare takes
+    (reports.analysis.verdict).
     """
     frame = pd.DataFrame([_bench_row(c) for c in cases], columns=BENCH_COLUMNS)
     for column in ("median", "iqr", "q1", "q3", "compile_s", "spread", "flops", "gflops"):

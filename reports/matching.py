@@ -1,10 +1,13 @@
 """Matching cases across runs and judging each difference (the arithmetic behind compare).
 
 A case's identity is (name, device) (bench.store.results.IDENTITY); its baseline is the first run,
-in the order given, where it ran. Whether a difference is real is bench.timing.stats.compare on
-the raw rounds of every repetition: the ratio of medians with its hierarchical-bootstrap interval
-(repetitions, then rounds) must lie wholly beyond 1.1x. Files with one repetition per case
-(schema 1) compare, but their verdicts are always "same".
+in the order given, where it ran. Whether a difference is real is bench.timing.stats.compare: the
+ratio of medians with its hierarchical-bootstrap interval (passes, then rounds) must lie wholly
+beyond 1.1x. On one machine and device the samples are first divided by the control timed next
+to them (reports.analysis.verdict_units), so a slow phase of the machine is not called a
+regression; the raw ratio of medians is kept beside it (`raw_ratio`). Files without passes
+resample repetitions; with one repetition per case (schema 1) they compare, but their verdicts
+are always "same".
 
 The calibration (a float32 GEMM timed in every repetition) is judged by the same rule, with each
 repetition's GEMM rate as that repetition's one sample: the machine itself "moved" when the
@@ -31,12 +34,15 @@ def stacked(runs: list[Run]) -> pd.DataFrame:
 
 
 def _judge(base: pd.Series, other: pd.Series, same_hardware: bool) -> dict:
-    v = stats.compare(base["rep_samples"], other["rep_samples"],
-                      key=f"{base['name']}@{base['device']}>{other['device']}")
+    """`same_hardware`: one machine and one device, so the controls are comparable."""
+    v = analysis.verdict(base, other, f"{base['name']}@{base['device']}>{other['device']}",
+                         adjusted=same_hardware)
+    basis = analysis.verdict_units(base, other, same_hardware)[2]
     words = SAME_HARDWARE_WORDS if same_hardware else ACROSS_WORDS
     return {"ratio": v.ratio, "low": v.low, "high": v.high, "speedup": 1.0 / v.ratio,
             "speedup_low": 1.0 / v.high, "speedup_high": 1.0 / v.low,
-            "repetitions": v.repetitions, "significant": v.different,
+            "repetitions": v.repetitions, "basis": basis,
+            "raw_ratio": other["median"] / base["median"], "significant": v.different,
             "verdict": words[v.verdict], "regression": same_hardware and v.verdict == "slower"}
 
 
@@ -45,8 +51,8 @@ SAME_HARDWARE_WORDS = {"slower": "regression", "faster": "improvement", "same": 
 ACROSS_WORDS = {"slower": "slower", "faster": "faster", "same": "same"}
 PAIR_COLUMNS = ["name", "device", "other_device", "group", "base_run", "run", "base_median",
                 "base_iqr", "median", "iqr", "same_hardware", "ratio", "low", "high", "speedup",
-                "speedup_low", "speedup_high", "repetitions", "significant", "verdict",
-                "regression"]
+                "speedup_low", "speedup_high", "repetitions", "basis", "raw_ratio",
+                "significant", "verdict", "regression"]
 
 
 def pairs(runs: list[Run], by_device: bool = True) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """Rankings of the RNN styles under the verdict rule, and the facts a headline states.
 
 A style is called faster than another only by bench.timing.stats.compare: a hierarchical
-bootstrap over the repetitions (fresh processes), then the rounds inside each, whose whole 95 %
-interval for the ratio of medians lies beyond 1.1x. The fastest style is named alone only when it
+bootstrap over the passes (each sample divided by the control timed before its pass), then the
+rounds inside each, whose whole 95 % interval for the ratio of medians lies beyond 1.1x, with
+two repetitions (fresh processes) a side. The fastest style is named alone only when it
 beats the runner-up by that rule; otherwise the leaders are tied within the noise. A schema-1 file
 has one repetition per case, so it can rank by median but never decide (verdict "same").
 """
@@ -24,7 +25,7 @@ RANK_KEYS = ["cell", "device", "pass", "config"]
 def versus(a: pd.Series, b: pd.Series) -> stats.Verdict:
     """B against A (rows of a bench frame) by the verdict rule; ratio > 1 = B slower."""
     key = f"{a['device']}/{a['name']}~{b['name']}"
-    return stats.compare(a["rep_samples"], b["rep_samples"], key=key)
+    return analysis.verdict(a, b, key, adjusted=True)  # one run: one machine and device
 
 
 def _rank_one(part: pd.DataFrame) -> pd.DataFrame:

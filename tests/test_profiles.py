@@ -33,7 +33,10 @@ def test_timing_fields_are_sane(profile):
     assert set(profile.rnn_cells) <= set(rnn.CELLS)
     assert profile.cnn_passes and set(profile.cnn_passes) <= CNN_PASSES
     assert profile.cnn_batch > 0 and profile.max_time_s > 0 and profile.warmup_rounds >= 1
-    assert profile.min_rounds >= 3  # a median and an IQR of fewer rounds mean nothing
+    # a median and an IQR of fewer rounds a repetition mean nothing; passes spread them out
+    assert profile.blocks >= 2 and profile.min_rounds >= 1
+    assert profile.blocks * profile.min_rounds >= 6
+    assert profile.case_budget_s > profile.max_time_s
     # a comparison draws no verdict from fewer repetitions (bench.timing.stats)
     assert profile.repetitions >= MIN_REPETITIONS
     assert 0 < profile.target_acc <= 1
@@ -70,8 +73,12 @@ def test_training_specs_are_sane(profile):
             assert (spec.model is None) == (spec.variant is None), spec
             assert spec.model is None or (spec.model, spec.variant) in cnn.variants()
         else:
-            assert spec.kind == "rnn" and spec.model == "rnn-classifier"
-            assert spec.variant in {i.name for i in rnn.describe() if "cpu" in i.devices}
+            # rnn-classifier-styles: the every-style runs (issue 13), named apart
+            assert spec.kind == "rnn" and spec.model in {"rnn-classifier",
+                                                          "rnn-classifier-styles"}
+            # None: every style that runs on the run's device (bench.timing.cases)
+            assert spec.variant is None or spec.variant in {
+                i.name for i in rnn.describe() if "cpu" in i.devices}
 
 
 def test_unknown_profile_names_the_valid_ones():
@@ -99,7 +106,8 @@ def test_each_profile_measures_at_least_as_much_as_the_one_before(small, big):
     assert set(a.rnn_passes) <= set(b.rnn_passes)
     for field, values in a.rnn_sweeps.items():
         assert set(values) <= set(b.rnn_sweeps.get(field, ())), field
-    assert a.min_rounds <= b.min_rounds and a.max_time_s <= b.max_time_s
+    # the timed budget of a case: repetitions x passes x the time of a pass
+    assert (a.repetitions * a.blocks * a.max_time_s <= b.repetitions * b.blocks * b.max_time_s)
     assert a.warmup_rounds <= b.warmup_rounds and a.repetitions <= b.repetitions
     epochs = [s.epochs for s in a.train], [s.epochs for s in b.train]
     assert max(epochs[0]) <= max(epochs[1])

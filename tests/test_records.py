@@ -19,38 +19,44 @@ SKIPPED = Case("rnn/gpuonly/forward/b64", ("rnn",), "rnn", "gpuonly", "cpu", {"p
                skip_reason="gpuonly runs only on cuda")
 
 
-def fake_benchmark(samples: list[float], **extra_info) -> SimpleNamespace:
-    """pytest-benchmark's `benchmark` fixture after a run: pytest-benchmark's own Metadata (and
-    so its Stats and JSON layout) over a stand-in for the fixture it reads its names from."""
+def native_record(samples: list[float]) -> dict:
+    """pytest-benchmark's own JSON record of one pass: its Metadata over a stand-in for the
+    fixture it reads its names from."""
     fixture = SimpleNamespace(name="test_case", fullname="bench::test_case", group=None,
-                              param=None, params=None, extra_info=extra_info,
+                              param=None, params=None, extra_info={},
                               cprofile_stats=None, has_error=False)
     meta = Metadata(fixture, iterations=1, options={"timer": "perf_counter", "min_rounds": 5})
     for sample in samples:
         meta.update(sample)
-    return SimpleNamespace(stats=meta, extra_info=extra_info)
+    return meta.as_dict(include_data=True)
 
 
 def ok_entry(rep: int, samples: list[float], first_call_s: float = 0.5, **extra) -> dict:
-    entry = repetition_entry(CASE, rep, "ok", benchmark=fake_benchmark(
-        samples, first_call_s=first_call_s, **extra), flops=2e6)
+    entry = repetition_entry(CASE, rep, "ok", samples=samples, first_call_s=first_call_s,
+                             flops=2e6, native=native_record(samples[-2:]),
+                             passes=[{"rounds": len(samples), "control_s": 1e-3}], **extra)
     return json.loads(json.dumps(entry))  # as it comes back from progress.jsonl
 
 
-def test_ok_entry_carries_pytest_benchmarks_statistics_and_every_round():
+def test_ok_entry_pools_every_pass_with_pytest_benchmarks_statistics():
     samples = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
-    entry = repetition_entry(CASE, 1, "ok", benchmark=fake_benchmark(
-        samples, first_call_s=0.25, warnings=["TracerWarning: x"]), flops=1e6)
+    passes = [{"rounds": 3, "control_s": 0.002}, {"rounds": 5, "control_s": 0.003}]
+    entry = repetition_entry(CASE, 1, "ok", samples=samples, first_call_s=0.25, flops=1e6,
+                             warnings=["TracerWarning: x"], native=native_record(samples[3:]),
+                             passes=passes)
     assert (entry["name"], entry["device"], entry["repetition"]) == (CASE.name, "cpu", 1)
     assert (entry["status"], entry["error"], entry["first_call_s"]) == ("ok", None, 0.25)
     stats = entry["stats"]
     assert stats["samples"] == samples and stats["rounds"] == 8
     assert (stats["min"], stats["max"], stats["median"], stats["mean"]) == (1.0, 8.0, 4.5, 4.5)
     assert (stats["q1"], stats["q3"], stats["iqr"]) == (2.5, 6.5, 4.0)  # its quartile rule
+    assert entry["passes"] == passes
     assert entry["warnings"] == ["TracerWarning: x"] and entry["flops"] == 1e6
     native = entry["pytest_benchmark"]  # pytest-benchmark's own JSON layout, plain values
     assert native["params"] == {"case": CASE.name} and native["param"] == CASE.name
-    assert native["stats"]["data"] == samples and native["stats"]["iterations"] == 1
+    # the last pass's record, its statistics those of every pass's rounds pooled
+    assert native["stats"]["data"] == samples and native["stats"]["rounds"] == 8
+    assert native["stats"]["median"] == 4.5 and native["stats"]["iterations"] == 1
     json.dumps(entry)  # goes to progress.jsonl as it is
 
 

@@ -51,7 +51,7 @@ def test_quick_keeps_its_short_training():
     quick = PROFILES["quick"]
     for tc in cases.train_cases(quick, CPU, 0):
         if tc.spec.kind == "cnn":
-            assert tc.spec.epochs == 1 and tc.spec.train_limit == 16384
+            assert tc.spec.epochs == 1 and tc.spec.train_limit == 4096
 
 
 class _Interrupt(Progress):

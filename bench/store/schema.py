@@ -52,6 +52,14 @@ class Stats(Record):
 
 
 @dataclass(frozen=True)
+class Pass(Record):
+    """One pass of a case inside a repetition: its rounds, and the control timed just before."""
+
+    rounds: int  # this pass's samples: the next `rounds` entries of the repetition's samples
+    control_s: float | None  # the control workload's median (bench.timing.calibrate.control)
+
+
+@dataclass(frozen=True)
 class Repetition(Record):
     """One case in one repetition: one fresh worker process's measurement."""
 
@@ -60,6 +68,8 @@ class Repetition(Record):
     error: str | None
     stats: Stats | None  # None unless ok
     first_call_s: float | None  # the first call, timed alone (compilation lands there)
+    # the passes the samples came from, in order (empty in files written before passes)
+    passes: list[Pass] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -159,21 +169,6 @@ class Training(Record):
 
 
 @dataclass(frozen=True)
-class Machine(Record):
-    """MLPerf system-description names; `fingerprint` hashes the hardware fields only."""
-
-    host_processor_model_name: str | None
-    host_processor_core_count: int | None
-    host_processor_vcpu_count: int | None
-    host_memory_capacity: str | None
-    accelerator_model_name: str | None
-    accelerators_per_node: int
-    accelerator_memory_capacity: str | None
-    operating_system: str | None
-    fingerprint: str
-
-
-@dataclass(frozen=True)
 class Rank(Record):
     """One process of a data-parallel run (issue 14): where it ran and how it ended."""
 
@@ -221,6 +216,21 @@ class Scaling(Record):
     nosync_step_s: float | None  # median step under DDP no_sync(): no gradient communication
     exposed_comm_share: float | None  # (step - no_sync step) / step: what overlap did not hide
     training: Training | None  # the time-to-target run (rank 0's view; accuracy over all ranks)
+
+
+@dataclass(frozen=True)
+class Machine(Record):
+    """MLPerf system-description names; `fingerprint` hashes the hardware fields only."""
+
+    host_processor_model_name: str | None
+    host_processor_core_count: int | None
+    host_processor_vcpu_count: int | None
+    host_memory_capacity: str | None
+    accelerator_model_name: str | None
+    accelerators_per_node: int
+    accelerator_memory_capacity: str | None
+    operating_system: str | None
+    fingerprint: str
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ def workload_flops(case, device: torch.device) -> int:
     return step_flops(step)
 
 
-def test_rnn(case, benchmark, timing):
-    step, model = make_step(case, timing.device)
-    timing.measure(benchmark, step, model, flops=workload_flops(case, timing.device))
+def test_rnn(case, block, benchmark, timing):
+    def build():
+        step, model = make_step(case, timing.device)
+        return step, model, workload_flops(case, timing.device)
+    timing.measure(benchmark, build)

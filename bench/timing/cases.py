@@ -72,11 +72,14 @@ def rnn_cases(profile: Profile, device: torch.device) -> list[Case]:
     from implementations import rnn
 
     runnable = rnn.styles(device)
+    sitouts = {(cell, style): why for cell, style, why in profile.rnn_sitouts}
     cases = []
     for cell in profile.rnn_cells:
         shape = replace(MNIST_SHAPE, cell=cell)
         for info in rnn.describe():
-            reason = _skip_reason(info, device, runnable)
+            reason = _skip_reason(info, device, runnable) or (
+                f"{info.name} sits out in this profile: {sitouts[cell, info.name]}"
+                if (cell, info.name) in sitouts else None)
             for pass_ in profile.rnn_passes:
                 cases.append(_rnn_case(cell, info.name, pass_, shape, device.type, reason))
     for shape, left_out, why in profile.rnn_extra_shapes:

@@ -15,25 +15,29 @@ _STAT_KEYS = ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3", "roun
 
 
 def repetition_entry(case: Case, repetition: int, status: str, error: str | None = None,
-                     benchmark=None, flops: float | None = None) -> dict:
+                     samples: list[float] | None = None, first_call_s: float | None = None,
+                     flops: float | None = None, warnings: list[str] | None = None,
+                     native: dict | None = None, passes: list[dict] | None = None) -> dict:
     """One case in one repetition, as the worker appends it to progress.jsonl.
 
-    `benchmark` is pytest-benchmark's fixture of an ok case; its rounds become the stats.
+    An ok case brings its timed rounds (`samples`, seconds, pooled over the repetition's
+    passes), its first call and pytest-benchmark's own record of its last pass (`native`),
+    whose statistics are replaced by those of the pooled rounds.
     """
     rep = schema.Repetition(repetition, status, error, None, None)
-    entry = {"name": case.name, "device": case.device, "warnings": [], "flops": flops}
-    if benchmark is not None:
-        meta = benchmark.stats  # pytest_benchmark.stats.Metadata
-        summary = meta.stats.as_dict()
-        rep = schema.Repetition(
-            repetition, status, error,
-            schema.Stats(**{k: summary[k] for k in _STAT_KEYS}, samples=list(meta.stats.data)),
-            benchmark.extra_info["first_call_s"])
-        entry["warnings"] = benchmark.extra_info.get("warnings", [])
-        native = meta.as_dict(include_data=True)
-        native["params"] = {"case": case.name}  # pytest-benchmark's JSON wants plain values
-        native["param"] = case.name
-        entry["pytest_benchmark"] = native
+    entry = {"name": case.name, "device": case.device, "warnings": list(warnings or []),
+             "flops": flops}
+    if samples:
+        summary = stats.summary(samples)
+        rep = schema.Repetition(repetition, status, error,
+                                schema.Stats(**{k: summary[k] for k in _STAT_KEYS},
+                                             samples=list(samples)), first_call_s,
+                                [schema.Pass(**p) for p in passes or []])
+        if native is not None:
+            pooled = stats.pytest_benchmark_stats(samples)
+            native = {**native, "params": {"case": case.name}, "param": case.name,
+                      "stats": {**native.get("stats", {}), **pooled, "data": list(samples)}}
+            entry["pytest_benchmark"] = native  # pytest-benchmark's JSON wants plain values
     return {**entry, **rep.as_dict()}
 
 
@@ -42,7 +46,9 @@ def benchmark_record(case: Case, entries: list[dict], compiles: bool) -> schema.
     entries = sorted(entries, key=lambda e: e["repetition"])
     reps = [schema.Repetition(e["repetition"], e["status"], e["error"],
                               schema.Stats(**e["stats"]) if e["stats"] else None,
-                              e["first_call_s"]) for e in entries]
+                              e["first_call_s"],
+                              [schema.Pass(**p) for p in e.get("passes", [])])
+            for e in entries]
     ok = [r for r in reps if r.status == "ok"]
     failed = [r for r in reps if r.status == "failed"]
     status = "skipped" if case.skip_reason else "failed" if failed or not ok else "ok"

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from bench.timing.cases import Case
-from bench.timing.harness import HarnessPlugin, module_paths
+from bench.timing.harness import HarnessPlugin, PassBudget, module_paths
 from bench.timing.profiles import Profile
 
 
@@ -31,12 +31,12 @@ def time_cases(cases: list[Case], profile: Profile, device: torch.device, seed: 
     if not cases:
         return
     plugin = HarnessPlugin(cases, device, seed, repetition, on_start=on_start,
-                           on_record=on_record)
+                           on_record=on_record, blocks=profile.blocks,
+                           budget=PassBudget(profile.min_rounds, profile.max_time_s,
+                                             profile.warmup_rounds, profile.blocks,
+                                             profile.case_budget_s))
     args = [*module_paths(), "-q", "-p", "no:cacheprovider", "-c", os.devnull,
-            "--rootdir", str(log_dir), "--capture=sys", "--benchmark-sort=name",
-            f"--benchmark-min-rounds={profile.min_rounds}",
-            f"--benchmark-max-time={profile.max_time_s}", "--benchmark-warmup=on",
-            f"--benchmark-warmup-iterations={profile.warmup_rounds}"]
+            "--rootdir", str(log_dir), "--capture=sys", "--benchmark-sort=name"]
     with open(log_dir / "pytest.log", "a", encoding="utf-8") as log, \
             contextlib.redirect_stdout(log):
         print(f"===== repetition {repetition}: {len(cases)} cases")

@@ -3,19 +3,24 @@
 No torch and no I/O here, so the report side can import it and the tests can pin the numbers.
 
 The design of a measurement (issue #11): a case is timed in R repetitions, each a fresh worker
-process; inside a repetition pytest-benchmark takes n rounds. Rounds of one process are not
-independent samples of what a user gets (the machine drifts between processes and over minutes),
-so no verdict is drawn from a test on rounds. A difference is real only when
+process; inside a repetition it is timed in several passes spread over the repetition's length
+(bench.timing.harness), each pass a few rounds with a control workload timed just before it
+(bench.timing.calibrate.Control). Rounds of one pass are not independent samples of what a user
+gets: on the shared 2-core machine the same step moves by 1.5x between phases of a few seconds
+(an SMT neighbour, the host), so the unit of variation is the pass, and no verdict is drawn
+from a test on rounds. A difference is real only when
 
     the ratio of medians B / A lies beyond the factor (1.1x, asv's default) with its whole
-    hierarchical-bootstrap interval: resample the repetitions of each side with replacement,
-    then the rounds inside each drawn repetition, take the median of the pooled draw, and
-    repeat; the 95 % percentile interval of median(B*) / median(A*) must lie above 1.1 (B
-    slower) or below 1 / 1.1 (B faster).
+    hierarchical-bootstrap interval: resample the passes of each side with replacement, then
+    the rounds inside each drawn pass, take the median of the pooled draw, and repeat; the 95 %
+    percentile interval of median(B*) / median(A*) must lie above 1.1 (B slower) or below
+    1 / 1.1 (B faster), and each side must have at least two repetitions.
 
-Resampling repetitions first makes the interval as wide as the disagreement between processes:
-with two repetitions that disagree by 15 %, the interval spans both, and nothing inside that
-spread can be called a difference.
+Between two measurements on one machine and device (an A/A pair, two styles in one run) every
+sample is first divided by its pass's control: a slow phase that slows the case slows the
+control timed next to it, and the ratio keeps what the code did (`adjusted` units). Across
+devices or machines the controls differ, so the raw samples are compared. Files written before
+passes existed (schema 1, early schema 2) resample repetitions instead of passes.
 """
 
 from __future__ import annotations
@@ -92,18 +97,23 @@ def _seed(key: str) -> int:
 
 def bootstrap_medians(reps: Sequence[np.ndarray], draws: int,
                       rng: np.random.Generator) -> np.ndarray:
-    """`draws` medians of hierarchical resamples: repetitions first, then rounds inside each.
+    """`draws` medians of hierarchical resamples: units (passes, or repetitions) first, then
+    rounds inside each.
 
-    Draw i pools R slots; slot k holds a resample (with replacement) of the rounds of repetition
-    picks[i, k]. Slots are padded with NaN to the longest repetition so one nanmedian does all.
+    Draw i fills R slots; slot k holds a resample (with replacement) of the rounds of unit
+    picks[i, k]. Units are padded with NaN to the longest one so one gather and one nanmedian
+    do every draw at once.
     """
     r, width = len(reps), max(len(rep) for rep in reps)
-    picks = rng.integers(0, r, size=(draws, r))  # (draws, R) which repetition fills each slot
-    pooled = np.full((draws, r, width), np.nan)
-    for k in range(r):
-        for j, rep in enumerate(reps):
-            rows = np.flatnonzero(picks[:, k] == j)
-            pooled[rows, k, :len(rep)] = rep[rng.integers(0, len(rep), size=(len(rows), len(rep)))]
+    padded = np.full((r, width), np.nan)
+    lengths = np.array([len(rep) for rep in reps])
+    for j, rep in enumerate(reps):
+        padded[j, :len(rep)] = rep
+    picks = rng.integers(0, r, size=(draws, r))  # (draws, R): which unit fills each slot
+    size = lengths[picks][..., None]  # (draws, R, 1): that unit's round count
+    within = (rng.random((draws, r, width)) * size).astype(np.int64)  # a round of that unit
+    pooled = padded[picks[..., None], within]  # (draws, R, width)
+    pooled[np.arange(width)[None, None, :] >= size] = np.nan  # a slot holds as many rounds
     return np.nanmedian(pooled.reshape(draws, r * width), axis=1)
 
 
@@ -111,13 +121,37 @@ def pooled_median(reps: Sequence[Sequence[float]]) -> float:
     return float(np.median(np.concatenate(_as_reps(reps))))
 
 
+def pass_units(repetitions: Sequence[dict], adjusted: bool) -> list[list[float]]:
+    """The verdict units of a case's ok repetitions (results.json dicts): one list of rounds per
+    pass, divided by that pass's control when `adjusted`; [] when the repetitions have no passes
+    (older files) or, adjusted, when a pass has no control."""
+    units = []
+    for rep in repetitions:
+        samples, passes = list(rep["stats"]["samples"]), rep.get("passes") or []
+        if not passes or sum(p["rounds"] for p in passes) != len(samples):
+            return []
+        start = 0
+        for p in passes:
+            chunk = samples[start:start + p["rounds"]]
+            start += p["rounds"]
+            if adjusted:
+                if not p.get("control_s"):
+                    return []
+                chunk = [v / p["control_s"] for v in chunk]
+            if chunk:
+                units.append(chunk)
+    return units
+
+
 def compare(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], key: str = "",
             factor: float = FACTOR, confidence: float = CONFIDENCE,
-            draws: int = BOOTSTRAP_DRAWS) -> Verdict:
-    """Is B (lists of rounds, one list per repetition) really slower or faster than A?
+            draws: int = BOOTSTRAP_DRAWS, repetitions: int | None = None) -> Verdict:
+    """Is B really slower or faster than A? Each side is a list of units (the rounds of one pass,
+    or of one repetition in older files), each a list of samples.
 
-    `key` seeds the bootstrap (use the case's name) so a verdict is reproducible. Raises
-    ValueError when a side has no rounds at all.
+    `repetitions` is the fewer of the two sides' repetitions (default: the fewer units); below
+    MIN_REPETITIONS the verdict is "same". `key` seeds the bootstrap (use the case's name) so a
+    verdict is reproducible. Raises ValueError when a side has no rounds at all.
     """
     reps_a, reps_b = _as_reps(a), _as_reps(b)
     ratio = pooled_median(reps_b) / pooled_median(reps_a)
@@ -126,7 +160,8 @@ def compare(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], key: str
     tail = (1.0 - confidence) / 2 * 100
     low, high = (float(v) for v in np.percentile(ratios, [tail, 100 - tail]))
     low, high = min(low, ratio), max(high, ratio)  # the point estimate lies inside its interval
-    repetitions = min(len(reps_a), len(reps_b))
+    if repetitions is None:
+        repetitions = min(len(reps_a), len(reps_b))
     if repetitions < MIN_REPETITIONS:
         verdict = "same"
     elif low > factor:
@@ -138,8 +173,8 @@ def compare(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], key: str
     return Verdict(ratio, low, high, verdict, factor, repetitions)
 
 
-def summary(samples: Sequence[float]) -> dict:
-    """pytest-benchmark's summary of pooled rounds (its own quartile rule), plus the samples."""
+def pytest_benchmark_stats(samples: Sequence[float]) -> dict:
+    """pytest-benchmark's own summary of pooled rounds (its quartile and outlier rules)."""
     from pytest_benchmark.stats import Stats
 
     values = [float(s) for s in samples]
@@ -148,10 +183,17 @@ def summary(samples: Sequence[float]) -> dict:
     stats = Stats()
     for value in values:
         stats.update(value)
-    return {"min": stats.min, "max": stats.max, "mean": stats.mean,
-            "stddev": stats.stddev if len(values) > 1 else 0.0, "median": stats.median,
-            "iqr": stats.iqr, "q1": stats.q1, "q3": stats.q3, "rounds": len(values),
-            "samples": values}
+    out = stats.as_dict()
+    if len(values) == 1:
+        out["stddev"] = 0.0
+    return out
+
+
+def summary(samples: Sequence[float]) -> dict:
+    """The pooled rounds' summary (pytest-benchmark's rules), plus the samples."""
+    full = pytest_benchmark_stats(samples)
+    keys = ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3", "rounds")
+    return {**{k: full[k] for k in keys}, "samples": [float(s) for s in samples]}
 
 
 def median(values: Sequence[float]) -> float:

@@ -24,6 +24,13 @@ from bench.timing.profiles import get_profile
 from bench.timing.session import time_cases
 
 
+def tell(line: str) -> None:
+    """One line to the runner, on the process's own stdout: pytest captures sys.stdout while a
+    case runs, and the session sends the rest of it to pytest.log."""
+    sys.__stdout__.write(line + "\n")
+    sys.__stdout__.flush()
+
+
 def run_job(job: dict) -> None:
     device = torch.device(job["device"])
     set_threads(job["threads"])
@@ -37,11 +44,11 @@ def run_job(job: dict) -> None:
     cases = [by_name[name] for name in job["names"]]
 
     def started(case) -> None:
-        print(f"start {case.name}", flush=True)
+        tell(f"start {case.name}")
 
     def finished(record: dict) -> None:
         atomic.append_jsonl(progress, {"type": "repetition", "record": record})
-        print(f"done {record['name']}", flush=True)
+        tell(f"done {record['name']}")
 
     time_cases(cases, profile, device, job["seed"], repetition, progress.parent,
                on_start=started, on_record=finished)

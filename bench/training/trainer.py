@@ -67,7 +67,9 @@ class TrainConfig:
     stop_at_target: bool = False  # stop at the first point >= target (MLPerf time-to-train)
     seed: int = 0  # seeds the shuffling and any randomness inside the model
     train_limit: int | None = None  # use a class-balanced subset of this many training images
-    eval_batch_size: int = 1000  # evaluation is batched to bound memory, not for speed
+    # evaluation batch: measured on 2 cores, ResNet-8 over the 10k test images in NHWC took
+    # 3.0 s at 128, 3.6 s at 256, 6.2 s at 1000 (and 10-34 s in NCHW at those sizes)
+    eval_batch_size: int = 256
     channels_last: bool = False  # NHWC activations for the convolutions (bench.training.speed)
     compile: bool = False  # torch.compile the model, compiled before the clock starts
 

@@ -1,0 +1,100 @@
+"""Passes inside a repetition (bench.timing.harness) and the verdict units built from them
+(bench.timing.stats.pass_units, reports.analysis.verdict)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.timing import stats
+from bench.timing.harness import PassBudget, pass_order
+from reports import analysis
+
+
+def test_first_pass_keeps_the_repetitions_order_later_passes_reshuffle_reproducibly():
+    names = [f"case{i}" for i in range(12)]
+    assert pass_order(names, 0, 1, 0) == names
+    later = [pass_order(names, 0, 1, block) for block in (1, 2, 3)]
+    assert all(sorted(order) == sorted(names) for order in later)
+    assert len({tuple(order) for order in later}) == 3  # each pass its own order
+    assert pass_order(names, 0, 1, 2) == later[1]  # the same seed gives the same order
+    assert pass_order(names, 0, 2, 2) != later[1]  # another repetition, another order
+
+
+def test_pass_budget_rounds_fill_the_time_and_keep_the_minimum():
+    budget = PassBudget(min_rounds=2, max_time_s=0.01, first_warmup=3, passes=6)
+    assert budget.rounds(0.001) == 10
+    assert budget.rounds(0.5) == 2  # a slow step still gets its minimum
+    assert budget.rounds(0.0) == 2  # no estimate yet
+    assert budget.warmup(0, 0.001) == 3
+    assert budget.warmup(3, 0.001) == 1  # caches back after other cases ran
+    assert budget.warmup(3, 0.5) == 0  # a step longer than the pass is warm enough
+
+
+def test_an_expensive_case_skips_its_middle_passes_never_the_first_or_last():
+    budget = PassBudget(min_rounds=1, max_time_s=0.01, first_warmup=1, passes=5,
+                        case_budget_s=1.0)
+    assert [budget.skips(b, 1.5) for b in range(5)] == [False, True, True, True, False]
+    assert not any(budget.skips(b, 0.5) for b in range(5))
+
+
+def _rep(samples, passes):
+    return {"stats": {"samples": samples}, "passes": passes}
+
+
+def test_pass_units_split_samples_by_pass_and_divide_by_its_control():
+    reps = [_rep([2.0, 4.0, 6.0], [{"rounds": 2, "control_s": 2.0},
+                                   {"rounds": 1, "control_s": 3.0}]),
+            _rep([8.0], [{"rounds": 1, "control_s": 4.0}])]
+    assert stats.pass_units(reps, adjusted=False) == [[2.0, 4.0], [6.0], [8.0]]
+    assert stats.pass_units(reps, adjusted=True) == [[1.0, 2.0], [2.0], [2.0]]
+
+
+def test_pass_units_are_empty_without_passes_or_when_they_do_not_add_up():
+    assert stats.pass_units([_rep([1.0, 2.0], [])], adjusted=False) == []
+    assert stats.pass_units([_rep([1.0, 2.0], [{"rounds": 3, "control_s": 1.0}])],
+                            adjusted=False) == []
+    assert stats.pass_units([_rep([1.0], [{"rounds": 1, "control_s": None}])],
+                            adjusted=True) == []
+
+
+def _row(rng, level: float, phases: list[float], reps: int = 2) -> pd.Series:
+    """A case timed in `reps` repetitions of len(phases) passes; each pass's phase slows the case
+    and its control alike (the shared machine's slow phases)."""
+    repetitions = []
+    for _ in range(reps):
+        samples, passes = [], []
+        for phase in phases:
+            samples += list(level * phase * (1 + 0.01 * rng.standard_normal(4)))
+            passes.append({"rounds": 4, "control_s": 1e-3 * phase})
+        repetitions.append(_rep(samples, passes))
+    return pd.Series({"rep_samples": [r["stats"]["samples"] for r in repetitions],
+                      "pass_raw": stats.pass_units(repetitions, adjusted=False),
+                      "pass_adjusted": stats.pass_units(repetitions, adjusted=True)})
+
+
+def test_the_control_takes_a_slow_phase_out_of_a_verdict_on_one_machine():
+    rng = np.random.default_rng(0)
+    calm = _row(rng, 1.0, [1.0] * 6)
+    slowed_machine = _row(rng, 1.0, [1.5] * 6)  # the same code, the whole run 1.5x slower
+    assert analysis.verdict(calm, slowed_machine, "k", adjusted=False).verdict == "slower"
+    same = analysis.verdict(calm, slowed_machine, "k", adjusted=True)
+    assert same.verdict == "same" and same.ratio == pytest.approx(1.0, abs=0.02)
+    slower_code = _row(rng, 1.3, [1.5] * 6)
+    assert analysis.verdict(calm, slower_code, "k", adjusted=True).verdict == "slower"
+
+
+def test_without_passes_the_verdict_falls_back_to_repetitions():
+    a = pd.Series({"rep_samples": [[1.0, 1.0], [1.0, 1.0]], "pass_raw": [], "pass_adjusted": []})
+    b = pd.Series({"rep_samples": [[2.0, 2.0], [2.0, 2.0]], "pass_raw": [], "pass_adjusted": []})
+    v = analysis.verdict(a, b, "k", adjusted=True)
+    assert (v.verdict, v.ratio, v.repetitions) == ("slower", 2.0, 2)
+
+
+def test_passes_do_not_stand_in_for_repetitions():
+    rng = np.random.default_rng(1)
+    one = _row(rng, 1.0, [1.0] * 6, reps=1)
+    two = _row(rng, 2.0, [1.0] * 6, reps=1)
+    v = analysis.verdict(one, two, "k", adjusted=True)
+    assert v.repetitions == 1 and v.verdict == "same"  # six passes, still one process a side
