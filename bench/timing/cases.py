@@ -134,7 +134,7 @@ class TrainCase:
 def train_cases(profile: Profile, device: torch.device, base_seed: int) -> list[TrainCase]:
     """Every training run of the profile, one per spec and seed (seeds offset by --seed)."""
     cases = []
-    for spec in _expanded(profile.train):
+    for spec in _expanded(profile.train, device):
         for seed in spec.seeds:
             run_seed = base_seed + seed
             name = f"train/{spec.model}/{spec.variant}/seed{run_seed}"
@@ -142,14 +142,17 @@ def train_cases(profile: Profile, device: torch.device, base_seed: int) -> list[
     return cases
 
 
-def _expanded(specs: tuple[TrainSpec, ...]) -> list[TrainSpec]:
-    """The specs with a CNN spec for every variant (model None) replaced by one per variant."""
-    from implementations import cnn
+def _expanded(specs: tuple[TrainSpec, ...], device: torch.device) -> list[TrainSpec]:
+    """The specs with a CNN spec for every variant (model None) replaced by one per variant, and
+    an RNN classifier spec for every style (variant None) by one per style runnable on `device`."""
+    from implementations import cnn, rnn
 
     out = []
     for spec in specs:
         if spec.kind == "cnn" and spec.model is None:
             out.extend(replace(spec, model=f, variant=s) for f, s in cnn.variants())
+        elif spec.kind == "rnn" and spec.variant is None:
+            out.extend(replace(spec, variant=style) for style in rnn.styles(device))
         else:
             out.append(spec)
     return out
