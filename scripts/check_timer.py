@@ -66,7 +66,9 @@ def _measure(cases: list[dict], threads: int, processes: int, min_run_time: floa
     for p in range(processes):
         shuffled = list(cases)
         random.Random(f"{seed}:{p}").shuffle(shuffled)
-        spec = {"cases": shuffled, "threads": threads, "min_run_time": min_run_time,
+        keys = ("name", "group", "groups", "implementation", "device", "params")
+        spec = {"cases": [{k: c.get(k) for k in keys} for c in shuffled], "threads": threads,
+                "min_run_time": min_run_time,
                 "bursts": bursts, "seed": f"{seed}:{p}"}
         proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)],
                               capture_output=True, text=True, check=True, cwd=ROOT)
