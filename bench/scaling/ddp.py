@@ -35,7 +35,14 @@ from bench.timing.profiles import ScalingSpec
 from bench.training.modelinfo import count_params, flops_per_image
 from bench.training.optim import lr_factor
 from bench.training.speed import memory_format
-from bench.training.trainer import TrainConfig, eval_points, make_loop
+from bench.training.trainer import (
+    Clock,
+    TrainConfig,
+    count_correct,
+    eval_points,
+    make_loop,
+    mean_or_none,
+)
 
 
 @dataclass(frozen=True)
@@ -203,30 +210,15 @@ def evaluate(ddp: DistributedDataParallel, tensors: Tensors, config: TrainConfig
     module = ddp.module
     for buffer in module.buffers():
         dist.broadcast(buffer, src=0, group=member.group)
-    module.eval()
     x = tensors.x_test[member.rank::member.world_size].contiguous(
         memory_format=memory_format(config))
     y = tensors.y_test[member.rank::member.world_size]
-    correct = torch.zeros((), dtype=torch.int64, device=member.device)
-    for start in range(0, y.numel(), config.eval_batch_size):
-        logits = module(x[start:start + config.eval_batch_size])  # (B, 10)
-        correct += (logits.argmax(dim=1) == y[start:start + config.eval_batch_size]).sum()
-    module.train()
+    correct = count_correct(module, x, y, config.eval_batch_size)
     totals = torch.stack([correct.double(), loss_sum.double()])
     dist.all_reduce(totals, group=member.group)
     return totals[0].item() / tensors.y_test.numel(), totals[1].item()
 
 
-@dataclass
-class _Clock:
-    train_s: float = 0.0
-    eval_s: float = 0.0
-    seen: int = 0
-    time_to_target: float | None = None
-
-
-def _mean(total: float, count: int) -> float | None:
-    return total / count if count and math.isfinite(total) else None
 
 
 class TargetRun:
@@ -244,7 +236,7 @@ class TargetRun:
         self.optimizer, self.x, self.y = loop.optimizer, loop.x, loop.y
         self.n, self.total_steps = self.y.numel(), loop.total_steps
         self.steps = math.ceil(self.n / config.batch_size)
-        self.clock, self.curve, self.epochs = _Clock(), [], []
+        self.clock, self.curve, self.epochs = Clock(), [], []
 
     def _segment(self, order: torch.Tensor, epoch: int, start: int, stop: int) -> float:
         cfg, total = self.config, self.total_steps
@@ -266,7 +258,7 @@ class TargetRun:
         self.clock.eval_s += time.perf_counter() - begin
         self.clock.seen += images
         self.curve.append(CurvePoint(self.clock.seen, self.clock.seen / self.n,
-                                     self.clock.train_s, acc, _mean(loss_sum, images)))
+                                     self.clock.train_s, acc, mean_or_none(loss_sum, images)))
         if self.clock.time_to_target is None and acc >= self.config.target_acc:
             self.clock.time_to_target = self.clock.train_s
         self.status(f"at {self.clock.seen / self.n:.2f} epochs  test acc {acc:.2%}")
@@ -283,8 +275,9 @@ class TargetRun:
             if stop_now:
                 break
         trained = self.clock.seen - begin_seen
-        self.epochs.append(Epoch(epoch, self.clock.train_s - begin_s, _mean(loss_total, trained),
-                                 self.curve[-1].test_acc, fraction=trained / self.n))
+        self.epochs.append(Epoch(epoch, self.clock.train_s - begin_s,
+                                 mean_or_none(loss_total, trained), self.curve[-1].test_acc,
+                                 fraction=trained / self.n))
         return stop_now
 
     def run(self, name: str, model_name: str, variant: str | None) -> Training:

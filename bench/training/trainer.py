@@ -169,15 +169,22 @@ def train_epoch(loop: EpochLoop, order: torch.Tensor, first_step: int, label: st
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
-    """Test accuracy (fraction 0..1) in eval mode, batched; one sync at the end."""
+def count_correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                  batch_size: int) -> torch.Tensor:
+    """How many of `x` the model classifies as `y`, in eval mode, batched (a device tensor: no
+    sync); the model is back in train mode after."""
     model.eval()
     correct = torch.zeros((), dtype=torch.int64, device=x.device)
     for start in range(0, y.numel(), batch_size):
         logits = model(x[start:start + batch_size])  # (B, 10)
         correct += (logits.argmax(dim=1) == y[start:start + batch_size]).sum()
     model.train()
-    return correct.item() / y.numel()
+    return correct
+
+
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+    """Test accuracy (fraction 0..1) in eval mode, batched; one sync at the end."""
+    return count_correct(model, x, y, batch_size).item() / y.numel()
 
 
 def _training_set(tensors: Tensors, limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -199,7 +206,7 @@ def make_loop(model: nn.Module, tensors: Tensors, config: TrainConfig,
 
 
 @dataclass
-class _Clock:
+class Clock:
     """Training time, evaluation time, and the curve so far."""
 
     train_s: float = 0.0
@@ -208,7 +215,7 @@ class _Clock:
     time_to_target: float | None = None
 
 
-def _mean(total: float, count: int) -> float | None:
+def mean_or_none(total: float, count: int) -> float | None:
     return total / count if count and math.isfinite(total) else None  # null: a diverged run
 
 
@@ -223,7 +230,7 @@ def _segment(loop: EpochLoop, order: torch.Tensor, start: int, stop: int, first_
 
 
 def _evaluate_timed(loop: EpochLoop, x_test: torch.Tensor, y_test: torch.Tensor,
-                    clock: _Clock) -> float:
+                    clock: Clock) -> float:
     """Test accuracy, its wall time added to `clock.eval_s` (never to the training clock)."""
     synchronize(x_test.device)
     begin = time.perf_counter()
@@ -233,7 +240,7 @@ def _evaluate_timed(loop: EpochLoop, x_test: torch.Tensor, y_test: torch.Tensor,
 
 
 def _run_epoch(loop: EpochLoop, tensors: Tensors, epoch: int, order: torch.Tensor,
-               clock: _Clock, curve: list[CurvePoint]) -> tuple[Epoch, bool]:
+               clock: Clock, curve: list[CurvePoint]) -> tuple[Epoch, bool]:
     """Train one epoch in segments between evaluation points; (its record, stop now?)."""
     cfg, n = loop.config, order.numel()
     steps = math.ceil(n / cfg.batch_size)
@@ -247,7 +254,7 @@ def _run_epoch(loop: EpochLoop, tensors: Tensors, epoch: int, order: torch.Tenso
         acc = _evaluate_timed(loop, x_test, tensors.y_test, clock)
         loss_total += loss
         curve.append(CurvePoint(clock.seen, clock.seen / n, clock.train_s, acc,
-                                _mean(loss, images)))
+                                mean_or_none(loss, images)))
         loop.ticker.emit(f"{label}  at {clock.seen / n:.2f} epochs  test acc {acc:.2%}")
         done = stop
         if clock.time_to_target is None and acc >= cfg.target_acc:
@@ -255,7 +262,7 @@ def _run_epoch(loop: EpochLoop, tensors: Tensors, epoch: int, order: torch.Tenso
             if cfg.stop_at_target:
                 break
     trained = min(n, done * cfg.batch_size)
-    record = Epoch(epoch, time_s, _mean(loss_total, trained), acc, fraction=trained / n)
+    record = Epoch(epoch, time_s, mean_or_none(loss_total, trained), acc, fraction=trained / n)
     return record, cfg.stop_at_target and clock.time_to_target is not None
 
 
@@ -275,7 +282,7 @@ def train(model: nn.Module, tensors: Tensors, config: TrainConfig, device: torch
     if config.compile:
         loop.forward, compile_s = compiled_forward(model, loop.x, loop.y, config.batch_size)
     generator = torch.Generator().manual_seed(config.seed)  # CPU: the same order on every device
-    n, clock = loop.y.numel(), _Clock()
+    n, clock = loop.y.numel(), Clock()
     epochs: list[Epoch] = []
     curve: list[CurvePoint] = []
     for epoch in range(1, config.epochs + 1):
