@@ -73,7 +73,13 @@ step "gpu tests (compiled)" "${COMPILED_S:-80}" "$PY" "${GPU_TESTS[@]}" -k "comp
     >> "$OUT/gpu-tests.log" 2>&1
 tail -n 3 "$OUT/gpu-tests.log" | tee -a "$OUT/summary.txt"
 
-# 4. With the time left: the study profile when this version has one, else time-to-99 % of every
+# 4. DDP through torchrun's launcher at world size 1 with NCCL (issue 14): the scaling profile.
+step "scaling run" "${SCALING_S:-90}" "$PY" -m bench run --profile scaling --nproc-per-node 1 \
+    --device cuda --data-dir .data/mnist --out "$RUNS/scaling" 2> "$RUNS/scaling-stderr.log"
+grep -E '^mnistbench: (finished|interrupted|error|internal)' "$RUNS/scaling-stderr.log" \
+    | tee -a "$OUT/summary.txt"
+
+# 5. With the time left: the study profile when this version has one, else time-to-99 % of every
 #    CNN variant through the trainer (full MNIST, stop at the target).
 if "$PY" -c 'import sys; from bench.timing.profiles import PROFILES; sys.exit("shortcuts" not in PROFILES)'; then
     step "study run" "$(( $(left) - 25 ))" "$PY" -m bench run --profile shortcuts --device cuda \
