@@ -24,17 +24,21 @@ SWEEP_PREFIX = "rnn-"  # a sweep's group is "rnn-<swept param>" (bench.timing.ca
 
 
 # What a verdict was drawn over (reports.analysis.verdict_units), in words for the tables
-BASIS_WORDS = {"adjusted": "passes, ÷ control", "passes": "passes", "repetitions": "repetitions"}
+BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
+               "repetitions": "repetitions"}
 
 
 def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool) -> tuple[list, list, str]:
-    """The units B against A is judged over (rows of bench frames), and their basis: control-
-    adjusted passes when `adjusted` (one machine and device) and both sides have controls, raw
-    passes otherwise, repetitions when a side has no passes (older files)."""
-    for column, basis in ((("pass_adjusted", "adjusted"),) if adjusted else ()) + (
-            ("pass_raw", "passes"),):
-        if len(a[column]) and len(b[column]):
-            return a[column], b[column], basis
+    """The units B against A is judged over (rows of bench frames), and their basis: passes
+    adjusted for their controls (bench.timing.stats.control_adjusted) when `adjusted` (one
+    machine and device, one control) and both sides have controls, raw passes otherwise,
+    repetitions when a side has no passes (older files)."""
+    if len(a["pass_raw"]) and len(b["pass_raw"]):
+        if adjusted and len(a["pass_control"]) and len(b["pass_control"]):
+            units_a, units_b, _ = stats.control_adjusted(a["pass_raw"], a["pass_control"],
+                                                         b["pass_raw"], b["pass_control"])
+            return units_a, units_b, "adjusted"
+        return a["pass_raw"], b["pass_raw"], "passes"
     return a["rep_samples"], b["rep_samples"], "repetitions"
 
 

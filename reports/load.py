@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 
 from bench.store import results as bench_results
-from bench.timing.stats import pass_units
+from bench.timing.stats import pass_controls, pass_units
 
 BENCH_COLUMNS = ["name", "group", "groups", "implementation", "device", "pass", "status",
                  "error", "median", "iqr", "q1", "q3", "rounds", "samples", "rep_medians",
-                 "rep_samples", "pass_raw", "pass_adjusted", "spread", "unstable", "flops",
+                 "rep_samples", "pass_raw", "pass_control", "spread", "unstable", "flops",
                  "gflops", "compile_s", "noisy",
                  "warnings", "params", "cell", "family", "shortcut", "config"]
 TRAIN_COLUMNS = ["label", "model", "variant", "device", "seed", "params_count", "flops",
@@ -47,6 +47,11 @@ class Run:
     def calibration(self) -> dict | None:
         """The run's calibration block (None in a schema-1 file or a run without one)."""
         return self.data.get("calibration")
+
+    @property
+    def control(self) -> str | None:
+        """What the run's per-pass controls timed (None: the GEMM alone, in older files)."""
+        return (self.calibration or {}).get("control")
 
     @property
     def schema_version(self) -> int:
@@ -95,7 +100,7 @@ def _bench_row(case: dict) -> dict:
         "rep_medians": [float(r["stats"]["median"]) for r in reps],
         "rep_samples": [list(r["stats"]["samples"]) for r in reps],
         "pass_raw": pass_units(reps, adjusted=False),
-        "pass_adjusted": pass_units(reps, adjusted=True),
+        "pass_control": pass_controls(reps),
         "spread": case.get("spread"), "unstable": bool(case.get("unstable")),
         "flops": case.get("flops"), "gflops": case.get("gflops"),
         "compile_s": case.get("compile_s"), "noisy": bool(case.get("noisy")),
@@ -110,9 +115,9 @@ def bench_frame(cases: list[dict]) -> pd.DataFrame:
     """One row per benchmark case; stats columns are NaN for failed/skipped cases.
 
     `rep_medians` holds each ok repetition's median, `rep_samples` its raw rounds; `pass_raw`
-    and `pass_adjusted` the rounds of every pass, raw and divided by the pass's control (empty
-    for files without passes): the units bench.timing.stats.compare takes
-    (reports.analysis.verdict).
+    the rounds of every pass and `pass_control` each pass's (repetition, control) (empty for
+    files without passes): the units bench.timing.stats.compare takes, adjusted for the control
+    by reports.analysis.verdict_units.
     """
     frame = pd.DataFrame([_bench_row(c) for c in cases], columns=BENCH_COLUMNS)
     for column in ("median", "iqr", "q1", "q3", "compile_s", "spread", "flops", "gflops"):

@@ -33,11 +33,12 @@ def stacked(runs: list[Run]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _judge(base: pd.Series, other: pd.Series, same_hardware: bool) -> dict:
-    """`same_hardware`: one machine and one device, so the controls are comparable."""
+def _judge(base: pd.Series, other: pd.Series, same_hardware: bool, adjusted: bool) -> dict:
+    """`same_hardware`: one machine and one device (regression | improvement); `adjusted`: and
+    the same control in both runs, so the verdict may divide by it."""
     v = analysis.verdict(base, other, f"{base['name']}@{base['device']}>{other['device']}",
-                         adjusted=same_hardware)
-    basis = analysis.verdict_units(base, other, same_hardware)[2]
+                         adjusted=adjusted)
+    basis = analysis.verdict_units(base, other, adjusted)[2]
     words = SAME_HARDWARE_WORDS if same_hardware else ACROSS_WORDS
     return {"ratio": v.ratio, "low": v.low, "high": v.high, "speedup": 1.0 / v.ratio,
             "speedup_low": 1.0 / v.high, "speedup_high": 1.0 / v.low,
@@ -72,13 +73,17 @@ def pairs(runs: list[Run], by_device: bool = True) -> pd.DataFrame:
         for _, other in group.iloc[1:].iterrows():
             if not by_device and other["device"] == base["device"]:
                 continue
-            same = runs[base["run"]].fingerprint == runs[other["run"]].fingerprint
+            first, second = runs[base["run"]], runs[other["run"]]
+            same = first.fingerprint == second.fingerprint
+            # the controls divide only where both runs timed the same control on one device
+            one_device = same and base["device"] == other["device"]
             rows.append({"name": base["name"], "device": base["device"],
                          "other_device": other["device"], "group": base["group"],
                          "base_run": int(base["run"]), "run": int(other["run"]),
                          "base_median": base["median"], "base_iqr": base["iqr"],
                          "median": other["median"], "iqr": other["iqr"], "same_hardware": same,
-                         **_judge(base, other, same and base["device"] == other["device"])})
+                         **_judge(base, other, one_device,
+                                  one_device and first.control == second.control)})
     return pd.DataFrame(rows, columns=PAIR_COLUMNS)
 
 

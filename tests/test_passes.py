@@ -9,7 +9,9 @@ import pytest
 
 from bench.timing import stats
 from bench.timing.harness import PassBudget, pass_order
-from reports import analysis
+from reports import analysis, matching
+from reports.load import load_run
+from tests.report_samples import make_results, write_results
 
 
 def test_first_pass_keeps_the_repetitions_order_later_passes_reshuffle_reproducibly():
@@ -71,7 +73,7 @@ def _row(rng, level: float, phases: list[float], reps: int = 2) -> pd.Series:
         repetitions.append(_rep(samples, passes))
     return pd.Series({"rep_samples": [r["stats"]["samples"] for r in repetitions],
                       "pass_raw": stats.pass_units(repetitions, adjusted=False),
-                      "pass_adjusted": stats.pass_units(repetitions, adjusted=True)})
+                      "pass_control": stats.pass_controls(repetitions)})
 
 
 def test_the_control_takes_a_slow_phase_out_of_a_verdict_on_one_machine():
@@ -85,9 +87,56 @@ def test_the_control_takes_a_slow_phase_out_of_a_verdict_on_one_machine():
     assert analysis.verdict(calm, slower_code, "k", adjusted=True).verdict == "slower"
 
 
+def _following(rng, level: float, machine: float, elasticity: float, reps: int = 3,
+               passes: int = 8) -> pd.Series:
+    """A case whose passes follow their control's phase with `elasticity` (1: one for one, 0:
+    not at all); `machine` slows every control of the run (and the case by its elasticity)."""
+    repetitions = []
+    for _ in range(reps):
+        samples, meta = [], []
+        for phase in np.exp(0.15 * rng.standard_normal(passes)):
+            control = 1e-3 * machine * phase
+            samples += list(level * (machine * phase) ** elasticity
+                            * (1 + 0.01 * rng.standard_normal(3)))
+            meta.append({"rounds": 3, "control_s": control})
+        repetitions.append(_rep(samples, meta))
+    return pd.Series({"rep_samples": [r["stats"]["samples"] for r in repetitions],
+                      "pass_raw": stats.pass_units(repetitions, adjusted=False),
+                      "pass_control": stats.pass_controls(repetitions)})
+
+
+@pytest.mark.parametrize("elasticity", [1.0, 0.6, 0.0])
+def test_the_adjustment_takes_out_only_as_much_of_the_control_as_the_case_follows(elasticity):
+    rng = np.random.default_rng(2)
+    a = _following(rng, 1.0, 1.0, elasticity)
+    b = _following(rng, 1.0, 1.4, elasticity)  # the same code; the machine's control 1.4x slower
+    theta = stats.control_slope([(a["pass_raw"], a["pass_control"]),
+                                 (b["pass_raw"], b["pass_control"])])
+    assert theta == pytest.approx(min(elasticity / stats.CONTROL_RELIABILITY, 1.0), abs=0.1)
+    units_a, units_b, basis = analysis.verdict_units(a, b, adjusted=True)
+    assert basis == "adjusted"
+    v = analysis.verdict(a, b, "k", adjusted=True)
+    if elasticity == 1.0:
+        assert v.verdict == "same" and v.ratio == pytest.approx(1.0, abs=0.05)
+    if elasticity == 0.0:  # a case that ignores the control keeps its raw times
+        assert v.verdict == "same" and v.ratio == pytest.approx(1.0, abs=0.05)
+        assert np.allclose(np.concatenate(units_a), np.concatenate(a["pass_raw"]), rtol=0.02)
+    slower = _following(rng, 1.3, 1.4, elasticity)
+    assert analysis.verdict(a, slower, "k", adjusted=True).verdict == "slower"
+
+
+def test_pass_controls_line_up_with_the_units_and_need_every_control():
+    reps = [_rep([2.0, 4.0, 6.0], [{"rounds": 2, "control_s": 2.0}, {"rounds": 0, "control_s": 9.0},
+                                   {"rounds": 1, "control_s": 3.0}]),
+            _rep([8.0], [{"rounds": 1, "control_s": 4.0}])]
+    assert stats.pass_controls(reps) == [(0, 2.0), (0, 3.0), (1, 4.0)]
+    assert len(stats.pass_controls(reps)) == len(stats.pass_units(reps, adjusted=False))
+    assert stats.pass_controls([_rep([1.0], [{"rounds": 1, "control_s": None}])]) == []
+
+
 def test_without_passes_the_verdict_falls_back_to_repetitions():
-    a = pd.Series({"rep_samples": [[1.0, 1.0], [1.0, 1.0]], "pass_raw": [], "pass_adjusted": []})
-    b = pd.Series({"rep_samples": [[2.0, 2.0], [2.0, 2.0]], "pass_raw": [], "pass_adjusted": []})
+    a = pd.Series({"rep_samples": [[1.0, 1.0], [1.0, 1.0]], "pass_raw": [], "pass_control": []})
+    b = pd.Series({"rep_samples": [[2.0, 2.0], [2.0, 2.0]], "pass_raw": [], "pass_control": []})
     v = analysis.verdict(a, b, "k", adjusted=True)
     assert (v.verdict, v.ratio, v.repetitions) == ("slower", 2.0, 2)
 
@@ -98,3 +147,33 @@ def test_passes_do_not_stand_in_for_repetitions():
     two = _row(rng, 2.0, [1.0] * 6, reps=1)
     v = analysis.verdict(one, two, "k", adjusted=True)
     assert v.repetitions == 1 and v.verdict == "same"  # six passes, still one process a side
+
+
+def _run_with_passes(directory, control: str | None, phase: float, **kw):
+    """A synthetic run whose every repetition is one pass, its control slowed by `phase`."""
+    results = make_results(**kw)
+    for bench in results["benchmarks"]:
+        for rep in bench.get("repetitions") or []:
+            if not rep.get("stats"):
+                continue  # a failed repetition
+            rep["passes"] = [{"rounds": len(rep["stats"]["samples"]), "control_s": 1e-3 * phase}]
+    results["calibration"]["control"] = control
+    return load_run(write_results(directory, results))
+
+
+@pytest.mark.parametrize("controls,basis", [(("g*t", "g*t"), "adjusted"),
+                                            ((None, None), "adjusted"),
+                                            (("g*t", None), "passes"),
+                                            (("g*t", "g"), "passes")])
+def test_runs_divide_by_their_controls_only_when_they_timed_the_same_one(tmp_path, controls,
+                                                                          basis):
+    base = _run_with_passes(tmp_path / "a", controls[0], 1.0, cnn=False, sweeps=False)
+    # the same code on the same machine, its control 1.5x slower: adjusted, the cases would
+    # look 1.5x faster; a control that is not the same must not divide at all
+    other = _run_with_passes(tmp_path / "b", controls[1], 1.5, cnn=False, sweeps=False,
+                             rng_seed=1)
+    table = matching.pairs([base, other])
+    assert len(table) and set(table["basis"]) == {basis}
+    assert table["same_hardware"].all()
+    expected = "improvement" if basis == "adjusted" else "same"
+    assert set(table["verdict"]) == {expected}  # regression | improvement | same words either way

@@ -118,6 +118,9 @@ class Calibration(Record):
     gemm_gflops: float  # median over repetitions
     host_gemm_gflops: float | None
     repetitions: list[CalibrationPoint]
+    # what each pass's control_s timed (bench.timing.calibrate.CONTROL_ID); None in files whose
+    # control was the GEMM alone. Controls divide a verdict only where both runs timed the same.
+    control: str | None = None
 
 
 @dataclass(frozen=True)

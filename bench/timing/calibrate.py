@@ -5,16 +5,23 @@ Its GFLOP/s is the machine's calibrated peak for this run (each case's GFLOP/s i
 fraction of it), and its ratio between two runs says whether the machine itself ran faster or
 slower — apart from the code (issue #11).
 
-Control: a short burst of a small GEMM, timed just before every pass of every case. The shared
-2-core machine has slow phases of seconds; measured there, a small GEMM timed next to a case
-moves with it (correlation 0.55-0.76 over 5-round bursts of RNN and CNN cases), so the case's
-time relative to its control is what a verdict can lean on when the machine moved.
+Control: two short reference bursts timed just before every pass of every case, a small GEMM
+and a small tanh recurrence (28 steps of batch 64, hidden 128: a vanilla RNN's forward with its
+weights fixed); the control is the geometric mean of their medians. The shared 2-core machine
+has slow phases of seconds to hours, and they hit small, dispatcher-bound ops harder than large
+ones. Measured there (12 RNN and CNN cases, each burst next to both references, two processes
+of 100 s): the spread of a case's burst medians (sd of their logs) was 0.13-0.18 raw, 0.11-0.16
+relative to the GEMM alone, 0.09-0.16 relative to the geometric mean; between the two processes
+the cases moved 0.99-1.105x raw, 0.93-1.03x relative to the GEMM alone and 0.95-1.03x relative
+to the mean. A case's time relative to its control is what a same-machine verdict leans on.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -25,8 +32,18 @@ from bench.system.device import synchronize
 # 8192 keeps a datacenter GPU busy ~20 ms in float32 (TF32 off, as torch's default).
 GEMM_N = {"cpu": 1024, "cuda": 8192}
 CALLS = 12
-# the control: n x n @ n x n, `calls` times; about 3 ms on the 2-core CPU
+# the control's GEMM: n x n @ n x n, `calls` times; about 3 ms on the 2-core CPU
 CONTROL = {"cpu": (256, 10), "cuda": (1024, 10)}
+# the control's recurrence: (steps, batch, hidden), 3 calls; about 4 ms on the 2-core CPU
+RECURRENCE = (28, 64, 128)
+RECURRENCE_CALLS = 3
+
+
+def control_id(device: torch.device) -> str:
+    """What the control times, for the results file: runs whose controls differ cannot divide
+    by them."""
+    n, calls = CONTROL[device.type]
+    return f"gemm{n}x{calls}*tanh{'x'.join(map(str, RECURRENCE))}x{RECURRENCE_CALLS}"
 
 
 def gemm_gflops(device: torch.device, n: int, calls: int = CALLS) -> float:
@@ -59,7 +76,8 @@ def combine(device: torch.device, points: list[schema.CalibrationPoint]) -> sche
     hosts = [p.host_gemm_gflops for p in points if p.host_gemm_gflops is not None]
     return schema.Calibration(device.type, GEMM_N[device.type],
                               statistics.median(p.gemm_gflops for p in points),
-                              statistics.median(hosts) if hosts else None, points)
+                              statistics.median(hosts) if hosts else None, points,
+                              control_id(device))
 
 
 class Control:
@@ -68,18 +86,36 @@ class Control:
     def __init__(self, device: torch.device):
         n, self.calls = CONTROL[device.type]
         self.device = device
-        self.a = torch.randn(n, n, device=device)
-        self.b = torch.randn(n, n, device=device)
+        generator = torch.Generator().manual_seed(0)  # leaves the global RNG alone
+        self.a = torch.randn(n, n, generator=generator).to(device)
+        self.b = torch.randn(n, n, generator=generator).to(device)
         self.out = torch.empty(n, n, device=device)
-        torch.mm(self.a, self.b, out=self.out)
+        steps, batch, hidden = RECURRENCE
+        self.w = (torch.randn(hidden, hidden, generator=generator) * 0.05).to(device)
+        self.x = torch.randn(steps, batch, hidden, generator=generator).to(device)  # (T, B, H)
+        self._gemm()
+        self._recurrence()
         synchronize(device)
 
-    def seconds(self) -> float:
-        """The median of `calls` timed products."""
+    def _gemm(self) -> None:
+        torch.mm(self.a, self.b, out=self.out)
+
+    def _recurrence(self) -> None:
+        with torch.no_grad():
+            h = torch.zeros_like(self.x[0])
+            for x_t in self.x:
+                h = torch.tanh(torch.addmm(x_t, h, self.w))
+
+    def _median(self, work: Callable[[], None], calls: int) -> float:
         times = []
-        for _ in range(self.calls):
+        for _ in range(calls):
             start = time.perf_counter()
-            torch.mm(self.a, self.b, out=self.out)
+            work()
             synchronize(self.device)
             times.append(time.perf_counter() - start)
         return statistics.median(times)
+
+    def seconds(self) -> float:
+        """The geometric mean of the GEMM's and the recurrence's median call times."""
+        return math.sqrt(self._median(self._gemm, self.calls)
+                         * self._median(self._recurrence, RECURRENCE_CALLS))

@@ -16,11 +16,22 @@ from a test on rounds. A difference is real only when
     percentile interval of median(B*) / median(A*) must lie above 1.1 (B slower) or below
     1 / 1.1 (B faster), and each side must have at least two repetitions.
 
-Between two measurements on one machine and device (an A/A pair, two styles in one run) every
-sample is first divided by its pass's control: a slow phase that slows the case slows the
-control timed next to it, and the ratio keeps what the code did (`adjusted` units). Across
-devices or machines the controls differ, so the raw samples are compared. Files written before
-passes existed (schema 1, early schema 2) resample repetitions instead of passes.
+Between two measurements on one machine and device (an A/A pair, two styles in one run) the
+samples are first adjusted for the control (`adjusted` units): a slow phase that slows the case
+slows the control timed next to it. How much a case follows its control differs by case (on
+the 2-core machine a small-op RNN step follows it almost one for one, a CNN step about 0.65, the
+seed's memory-bound bmm about 0.45: slopes of the case's pass medians on their controls, inside
+repetitions, in logs), so each sample is multiplied by (c_ref / c)^theta, where c is its pass's
+control, c_ref the median control of both sides, and theta the slope of the two cases' pass
+medians on their controls (both sides pooled, each repetition centred on itself so the
+difference between the sides never enters it), divided by the control's reliability (its own
+measurement noise flattens the slope: regression dilution) and clipped to [0, 1]. theta 1 is
+dividing by the control; theta 0 is the raw samples. Measured on 13 pairs of runs on the 2-core
+machine (6 quick A/A pairs, 4 quick pairs with three cases slowed 1.25x, a smoke A/A pair and 2
+smoke pairs with two cases slowed 1.3x): dividing by the control called 4 unchanged cases
+different and missed 4 of 16 slowed ones; this rule called 2 and missed 4. Across devices or
+machines the controls differ, so the raw samples are compared. Files written before passes
+existed (schema 1, early schema 2) resample repetitions instead of passes.
 """
 
 from __future__ import annotations
@@ -38,6 +49,10 @@ CONFIDENCE = 0.95  # of the bootstrap interval
 BOOTSTRAP_DRAWS = 2000
 NOISY_IQR_FRACTION = 0.10  # IQR/median above this: the rounds of a case scatter (torch's 10 %)
 UNSTABLE_SPREAD = 0.10  # repetition medians further apart than this: the case is unstable
+# The share of the control's pass-to-pass variance that is the machine rather than the control's
+# own noise: a within-run slope is divided by it (regression dilution). Chosen on the 13 pairs
+# of runs in the module docstring (0.8 and 1.0 called 3 and 3 unchanged cases, 0.7 called 2).
+CONTROL_RELIABILITY = 0.7
 # A verdict needs repetitions on both sides: with one, nothing says how far another process
 # would land (schema-1 files hold one repetition per case, so they compare but never decide).
 MIN_REPETITIONS = 2
@@ -141,6 +156,59 @@ def pass_units(repetitions: Sequence[dict], adjusted: bool) -> list[list[float]]
             if chunk:
                 units.append(chunk)
     return units
+
+
+def pass_controls(repetitions: Sequence[dict]) -> list[tuple[int, float]]:
+    """Per unit of `pass_units(repetitions, adjusted=False)`, in the same order: (the
+    repetition's position, its pass's control in seconds); [] where a unit has no control."""
+    controls = []
+    for position, rep in enumerate(repetitions):
+        samples, passes = rep["stats"]["samples"], rep.get("passes") or []
+        if not passes or sum(p["rounds"] for p in passes) != len(samples):
+            return []
+        for p in passes:
+            if p["rounds"] == 0:
+                continue
+            if not p.get("control_s"):
+                return []
+            controls.append((position, float(p["control_s"])))
+    return controls
+
+
+def control_slope(sides: Sequence[tuple[Sequence[Sequence[float]], Sequence[tuple[int, float]]]],
+                  reliability: float = CONTROL_RELIABILITY) -> float:
+    """theta (module docstring): the slope of log pass medians on log controls, every side's
+    repetitions centred on themselves, divided by `reliability`, clipped to [0, 1]. 1 when no
+    repetition's control varied (nothing says the case does not follow it)."""
+    sxy = sxx = 0.0
+    for units, controls in sides:
+        by_rep: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        for unit, (rep, control) in zip(units, controls, strict=True):
+            by_rep.setdefault((id(units), rep), []).append(
+                (math.log(control), math.log(statistics.median(unit))))
+        for points in by_rep.values():
+            if len(points) < 2:
+                continue
+            x, y = np.array(points).T
+            x, y = x - x.mean(), y - y.mean()
+            sxy += float(x @ y)
+            sxx += float(x @ x)
+    if sxx <= 1e-12:
+        return 1.0
+    return min(max(sxy / sxx / reliability, 0.0), 1.0)
+
+
+def control_adjusted(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[int, float]],
+                     b: Sequence[Sequence[float]], b_controls: Sequence[tuple[int, float]]
+                     ) -> tuple[list[list[float]], list[list[float]], float]:
+    """Both sides' units, each sample times (c_ref / c)^theta (module docstring), and theta."""
+    theta = control_slope([(a, a_controls), (b, b_controls)])
+    ref = statistics.median([c for _, c in [*a_controls, *b_controls]])
+
+    def adjusted(units, controls):
+        return [[v * (ref / c) ** theta for v in unit]
+                for unit, (_, c) in zip(units, controls, strict=True)]
+    return adjusted(a, a_controls), adjusted(b, b_controls), theta
 
 
 def compare(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], key: str = "",
