@@ -88,6 +88,35 @@ def test_calibration_is_the_median_over_repetitions():
     assert block.host_gemm_gflops is None and block.gemm_n == calibrate.GEMM_N["cpu"]
 
 
+def test_the_control_times_both_references_and_leaves_the_global_rng_alone():
+    import torch
+
+    torch.manual_seed(3)
+    expected = torch.rand(4)
+    torch.manual_seed(3)
+    control = calibrate.Control(torch.device("cpu"))
+    assert torch.equal(torch.rand(4), expected)  # cases built after it draw what they would
+    seconds = [control.seconds() for _ in range(3)]
+    assert all(0 < s < 1 for s in seconds)
+    block = calibrate.combine(torch.device("cpu"), [schema.CalibrationPoint(0, 1.0, None)])
+    assert block.control == calibrate.control_id(torch.device("cpu"))
+    assert "gemm256" in block.control and "tanh28x64x128" in block.control
+
+
+def test_a_later_repetition_skips_the_flops_an_earlier_one_recorded(tmp_path):
+    from bench.store import atomic
+    from bench.timing.worker import flops_recorded
+
+    progress = tmp_path / "progress.jsonl"
+    assert flops_recorded(progress) == frozenset()
+    atomic.append_jsonl(progress, {"type": "calibration", "record": {"repetition": 0}})
+    atomic.append_jsonl(progress, {"type": "repetition", "record": {"name": "a", "flops": 10.0}})
+    atomic.append_jsonl(progress, {"type": "repetition", "record": {"name": "b", "flops": None}})
+    with open(progress, "a", encoding="utf-8") as torn:  # a kill mid-write
+        torn.write('{"type": "repetition", "record": {"name": "c", "fl')
+    assert flops_recorded(progress) == frozenset({"a"})
+
+
 def test_calibration_gemm_measures_something_plausible():
     import torch
 

@@ -55,5 +55,6 @@ def workload_flops(case, device: torch.device) -> int:
 def test_rnn(case, block, benchmark, timing):
     def build():
         step, model = make_step(case, timing.device)
-        return step, model, workload_flops(case, timing.device)
+        return step, model, (workload_flops(case, timing.device) if timing.count_flops
+                             else None)
     timing.measure(benchmark, build)

@@ -94,8 +94,11 @@ class Timing:
 
     def __init__(self, device: torch.device, case: Case, block: int,
                  cache: dict[str, Prepared], budget: PassBudget, control: Control,
-                 slow_factor: float = 1.0):
+                 slow_factor: float = 1.0, count_flops: bool = True):
         self.device = device
+        # False when an earlier repetition of the run recorded the case's FLOPs: counting them
+        # took 11 s of each quick repetition on 2 cores, and they are the same every time
+        self.count_flops = count_flops
         self.control = control
         self.case = case
         self.block = block
@@ -169,8 +172,9 @@ class HarnessPlugin:
 
     def __init__(self, cases: list[Case], device: torch.device, seed: int, repetition: int,
                  on_start: Callable[[Case], None], on_record: Callable[[dict], None],
-                 budget: PassBudget, blocks: int = 1):
+                 budget: PassBudget, blocks: int = 1, counted: frozenset[str] = frozenset()):
         self.cases = cases  # in the order to run them
+        self.counted = counted  # cases whose FLOPs the run has already recorded
         self.device = device
         self.seed = seed
         self.repetition = repetition
@@ -207,7 +211,7 @@ class HarnessPlugin:
             set_seed(self.seed)  # the same weights and inputs for a case, whatever ran before it
             injected_failure(case.name)
         yield Timing(self.device, case, block, self.cache, self.budget, self.control,
-                     slow_factor(case.name))
+                     slow_factor(case.name), count_flops=case.name not in self.counted)
         if self.device.type == "cuda":
             torch.cuda.empty_cache()  # an OOM in one case must not starve the next
 

@@ -236,7 +236,8 @@ PROFILES: dict[str, Profile] = {
         # images and 5 sweep points took quick to 353 s; 4096 and 3 points, 262-317 s.
         train=_cnn_runs(_ALL_CNN, 1, 4096) + (_rnn_every_style(QUICK_STYLE_IMAGES, 1),),
         repetitions=3,
-        blocks=8,
+        # 7 passes: with 8, quick took 295-313 s on 2 cores (a pass costs ~5 s a repetition)
+        blocks=7,
         min_rounds=1,
         max_time_s=0.01,
         warmup_rounds=2,

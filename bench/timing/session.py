@@ -21,8 +21,10 @@ from bench.timing.profiles import Profile
 
 def time_cases(cases: list[Case], profile: Profile, device: torch.device, seed: int,
                repetition: int, log_dir: Path, on_start: Callable[[Case], None],
-               on_record: Callable[[dict], None]) -> None:
+               on_record: Callable[[dict], None],
+               counted: frozenset[str] = frozenset()) -> None:
     """Time every case once, in the order given; pytest's output goes to log_dir/pytest.log.
+    FLOPs are counted for every case but those in `counted`.
 
     Raises:
         KeyboardInterrupt: the session was interrupted (Ctrl-C).
@@ -34,7 +36,8 @@ def time_cases(cases: list[Case], profile: Profile, device: torch.device, seed: 
                            on_record=on_record, blocks=profile.blocks,
                            budget=PassBudget(profile.min_rounds, profile.max_time_s,
                                              profile.warmup_rounds, profile.blocks,
-                                             profile.case_budget_s))
+                                             profile.case_budget_s),
+                           counted=counted)
     args = [*module_paths(), "-q", "-p", "no:cacheprovider", "-c", os.devnull,
             "--rootdir", str(log_dir), "--capture=sys", "--benchmark-sort=name"]
     with open(log_dir / "pytest.log", "a", encoding="utf-8") as log, \

@@ -3,9 +3,10 @@
 The runner writes a job (profile, device, threads, seed, repetition, the case names in this
 repetition's order, where to write) and starts one worker per repetition, one after another.
 The worker times the reference GEMM (bench.timing.calibrate), then every case once through
-pytest-benchmark, appending each result to the run's progress.jsonl as it finishes (fsynced,
-so a killed run loses at most the case in flight). It tells the runner what it is doing on
-stdout, one line at a time: `start NAME` and `done NAME`.
+pytest-benchmark (counting a case's FLOPs only where no earlier repetition recorded them),
+appending each result to the run's progress.jsonl as it finishes (fsynced, so a killed run
+loses at most the case in flight). It tells the runner what it is doing on stdout, one line at
+a time: `start NAME` and `done NAME`.
 """
 
 from __future__ import annotations
@@ -51,7 +52,20 @@ def run_job(job: dict) -> None:
         tell(f"done {record['name']}")
 
     time_cases(cases, profile, device, job["seed"], repetition, progress.parent,
-               on_start=started, on_record=finished)
+               on_start=started, on_record=finished, counted=flops_recorded(progress))
+
+
+def flops_recorded(progress: Path) -> frozenset[str]:
+    """The cases whose FLOPs an earlier repetition of this run already recorded: each case's
+    count is the same in every repetition, and the run keeps the first."""
+    if not progress.exists():
+        return frozenset()
+    names = set()
+    for entry in atomic.read_jsonl(progress):
+        record = entry.get("record") or {}
+        if entry.get("type") == "repetition" and record.get("flops"):
+            names.add(record["name"])
+    return frozenset(names)
 
 
 def main(argv: list[str]) -> int:
