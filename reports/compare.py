@@ -6,9 +6,9 @@ by bench.timing.stats.compare are regressions, and fail the command with --fail-
 runs on different hardware read as a speed-up comparison, with a chart. Each later run's
 calibration (the reference GEMM) is compared with the first run's: when it moved beyond the noise
 (reports.matching.calibrations) the summary says the machine itself ran faster or slower, and by
-how much. On one machine and device the verdicts are drawn on each sample divided by the control
-timed next to it (bench.timing.stats), so the raw time ratio and the verdict's ratio stand side
-by side.
+how much. On one machine and device the verdicts are drawn on the samples adjusted for the
+control timed next to them, as far as each case follows it (bench.timing.stats), so the raw time
+ratio and the verdict's ratio stand side by side.
 
 `--json FILE` (a CI gate reads it; written with the HTML, all or nothing) holds:
 
@@ -28,8 +28,9 @@ by side.
         "cases": [{"name", "device",             # the identity (bench.store.results.IDENTITY)
                    "baseline_run": 1,            # the first run (1-based) that has the case
                    "ratio": 1.25,                # the verdict's ratio of medians, > 1 slower:
-                                                 # of samples ÷ their pass's control on one
-                                                 # machine and device, else of raw times
+                                                 # of samples adjusted for their passes'
+                                                 # controls on one machine and device, else of
+                                                 # raw times
                    "low": 1.19, "high": 1.31,    # its 95 % hierarchical-bootstrap interval
                    "basis": "adjusted",          # adjusted | passes | repetitions: the units
                    "raw_ratio": 1.31,            # median(this run) / median(baseline), raw
@@ -189,8 +190,8 @@ def calibration_sentence(c: pd.Series) -> str:
         return f"{who}: the machine itself did not move beyond the noise; {rates}."
     return (f"{who}: the machine itself ran {fmt.percent(abs(c['ratio'] - 1))} {c['moved']} "
             f"than in run 1 — {rates}, so the reference took {fmt.ratio(1 / c['ratio'])} the "
-            "time. The verdicts divide each case by the control timed next to it; the raw time "
-            "ratios stand beside them.")
+            "time. The verdicts adjust each case for the control timed next to it, as far as the "
+            "case follows it; the raw time ratios stand beside them.")
 
 
 def _together(part: pd.DataFrame) -> str:

@@ -3,11 +3,11 @@
 A case's identity is (name, device) (bench.store.results.IDENTITY); its baseline is the first run,
 in the order given, where it ran. Whether a difference is real is bench.timing.stats.compare: the
 ratio of medians with its hierarchical-bootstrap interval (passes, then rounds) must lie wholly
-beyond 1.1x. On one machine and device the samples are first divided by the control timed next
-to them (reports.analysis.verdict_units), so a slow phase of the machine is not called a
-regression; the raw ratio of medians is kept beside it (`raw_ratio`). Files without passes
-resample repetitions; with one repetition per case (schema 1) they compare, but their verdicts
-are always "same".
+beyond 1.1x. On one machine and device the samples are first adjusted for the control timed
+next to them, as far as the case follows it (reports.analysis.verdict_units), so a slow phase of
+the machine is not called a regression; the raw ratio of medians is kept beside it
+(`raw_ratio`). Files without passes resample repetitions; with one repetition per case (schema 1)
+they compare, but their verdicts are always "same".
 
 The calibration (a float32 GEMM timed in every repetition) is judged by the same rule, with each
 repetition's GEMM rate as that repetition's one sample: the machine itself "moved" when the

@@ -1,11 +1,12 @@
 """Rankings of the RNN styles under the verdict rule, and the facts a headline states.
 
 A style is called faster than another only by bench.timing.stats.compare: a hierarchical
-bootstrap over the passes (each sample divided by the control timed before its pass), then the
-rounds inside each, whose whole 95 % interval for the ratio of medians lies beyond 1.1x, with
-two repetitions (fresh processes) a side. The fastest style is named alone only when it
-beats the runner-up by that rule; otherwise the leaders are tied within the noise. A schema-1 file
-has one repetition per case, so it can rank by median but never decide (verdict "same").
+bootstrap over the passes (each sample adjusted for the control timed before its pass, as far as
+the two cases follow it), then the rounds inside each, whose whole 95 % interval for the ratio of
+medians lies beyond 1.1x, with two repetitions (fresh processes) a side. The fastest style is
+named alone only when it beats the runner-up by that rule; otherwise the leaders are tied within
+the noise. A schema-1 file has one repetition per case, so it can rank by median but never
+decide (verdict "same").
 """
 
 from __future__ import annotations

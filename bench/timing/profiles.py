@@ -155,11 +155,10 @@ RNN_STYLES_MODEL = "rnn-classifier-styles"
 # clock, and ~2 s its evaluation shapes), the seed's bmm 140 (13x native); an evaluation
 # 0.2-0.3 s, bmm's 5.8 s. All seven styles together: ~0.2 s a step, ~7.6 s an evaluation.
 # bmm trains as many steps as the others (never fewer): the common run is what bmm can afford.
-# quick: 64 steps and one evaluation per style, 30 s in all (measured; the one native epoch it
-# replaces took 12 s), 51.16 % accuracy in every style (indicative: their agreement is the
-# point). The study: 256 steps and 4 evaluations per style, 100 s in all (measured: bmm 66 s of
+# quick: 32 steps and one evaluation per style (64 steps took 26-30 s in all, 51.16 % in every
+# style; halved for quick's budget: their agreement is the point, not the accuracy). The study: 256 steps and 4 evaluations per style, 100 s in all (measured: bmm 66 s of
 # it, 39 s training and 26 s evaluating), 75 % accuracy, of the study's 45 minutes.
-QUICK_STYLE_IMAGES = 4096  # 64 steps of 64
+QUICK_STYLE_IMAGES = 2048  # 32 steps of 64
 STUDY_STYLE_IMAGES = 16384  # 256 steps of 64
 
 
@@ -224,7 +223,8 @@ PROFILES: dict[str, Profile] = {
         rnn_passes=("forward", "forward_backward"),
         rnn_cells=("rnn", "lstm", "gru"),
         rnn_extra_shapes=(),
-        rnn_sweeps={"seq_len": (7, 28, 112)},
+        # 3 points over an 8x range: 112 steps cost 6 s a repetition on 2 cores, 56 about 3
+        rnn_sweeps={"seq_len": (7, 28, 56)},
         rnn_sweep_styles=None,
         rnn_sitouts=(),
         cnn_variants=None,
@@ -233,7 +233,9 @@ PROFILES: dict[str, Profile] = {
         # 32 SGD steps per CNN variant (4096 images) and a short run of the RNN classifier in
         # every style: indicative accuracies within quick's budget (the report says so, and
         # names the study profile that gives the real verdict). Measured on 2 cores: 16384
-        # images and 5 sweep points took quick to 353 s; 4096 and 3 points, 262-317 s.
+        # images and 5 sweep points took quick to 353 s; 4096 and 3 points, 262-317 s. The same
+        # machine runs 25-30 % slower for an hour at a time: quick took 336-349 s then (sweep to
+        # 112, 64 steps per RNN style), hence the shorter sweep and style runs.
         train=_cnn_runs(_ALL_CNN, 1, 4096) + (_rnn_every_style(QUICK_STYLE_IMAGES, 1),),
         repetitions=3,
         # 7 passes: with 8, quick took 295-313 s on 2 cores (a pass costs ~5 s a repetition)
