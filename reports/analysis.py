@@ -45,9 +45,15 @@ def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool) -> tuple[list, lis
 def verdict(a: pd.Series, b: pd.Series, key: str, adjusted: bool) -> stats.Verdict:
     """B against A by the verdict rule (bench.timing.stats.compare) over `verdict_units`; the
     repetitions it needs are counted as processes, never as passes."""
-    units_a, units_b, _ = verdict_units(a, b, adjusted)
+    return verdict_with_basis(a, b, key, adjusted)[0]
+
+
+def verdict_with_basis(a: pd.Series, b: pd.Series, key: str,
+                       adjusted: bool) -> tuple[stats.Verdict, str]:
+    """`verdict`, and the basis its units were drawn on (`verdict_units`)."""
+    units_a, units_b, basis = verdict_units(a, b, adjusted)
     repetitions = min(len(a["rep_samples"]), len(b["rep_samples"]))
-    return stats.compare(units_a, units_b, key=key, repetitions=repetitions)
+    return stats.compare(units_a, units_b, key=key, repetitions=repetitions), basis
 
 
 def baseline_style() -> str:

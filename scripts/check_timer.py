@@ -111,10 +111,19 @@ def main() -> int:
         return 0
     import torch
 
+    from bench.errors import UsageError
     from bench.store import results
     from bench.timing.calibrate import control_id
 
-    doc = results.load(args.results)
+    if args.results is None:
+        print("check_timer: name a run's results.json (e.g. reports/out/<run-id>/results.json)",
+              file=sys.stderr)
+        return 2
+    try:
+        doc = results.load(args.results)
+    except UsageError as e:
+        print(f"check_timer: {e}", file=sys.stderr)
+        return 2
     threads = doc["config"]["threads"]
     pattern = re.compile(args.case)
     main_groups = {"rnn", "lstm", "gru"}  # each cell's MNIST-shape group (bench.timing.cases)

@@ -156,8 +156,9 @@ RNN_STYLES_MODEL = "rnn-classifier-styles"
 # 0.2-0.3 s, bmm's 5.8 s. All seven styles together: ~0.2 s a step, ~7.6 s an evaluation.
 # bmm trains as many steps as the others (never fewer): the common run is what bmm can afford.
 # quick: 32 steps and one evaluation per style (64 steps took 26-30 s in all, 51.16 % in every
-# style; halved for quick's budget: their agreement is the point, not the accuracy). The study: 256 steps and 4 evaluations per style, 100 s in all (measured: bmm 66 s of
-# it, 39 s training and 26 s evaluating), 75 % accuracy, of the study's 45 minutes.
+# style; halved for quick's budget: their agreement is the point, not the accuracy). The
+# study: 256 steps and 4 evaluations per style, 100 s in all (measured: bmm 66 s of it, 39 s
+# training and 26 s evaluating), 75 % accuracy, of the study's 45 minutes.
 QUICK_STYLE_IMAGES = 2048  # 32 steps of 64
 STUDY_STYLE_IMAGES = 16384  # 256 steps of 64
 

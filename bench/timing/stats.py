@@ -182,9 +182,9 @@ def control_slope(sides: Sequence[tuple[Sequence[Sequence[float]], Sequence[tupl
     repetition's control varied (nothing says the case does not follow it)."""
     sxy = sxx = 0.0
     for units, controls in sides:
-        by_rep: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        by_rep: dict[int, list[tuple[float, float]]] = {}
         for unit, (rep, control) in zip(units, controls, strict=True):
-            by_rep.setdefault((id(units), rep), []).append(
+            by_rep.setdefault(rep, []).append(
                 (math.log(control), math.log(statistics.median(unit))))
         for points in by_rep.values():
             if len(points) < 2:
