@@ -12,7 +12,7 @@ import torch
 from bench.errors import UsageError
 from bench.scaling import checks, plan
 from bench.scaling.ddp import union_length
-from bench.timing.profiles import PROFILES, SCALING
+from bench.timing.profiles import PROFILES, SCALING, SCALING_RNN_TARGET
 
 
 @pytest.mark.parametrize("total, per_node, sizes", [
@@ -70,6 +70,17 @@ def test_the_scaling_profile_has_its_spec_and_a_time_to_target_run_per_model():
     assert spec.collective_timeout_s > 0 and spec.rdzv_timeout_s > 0
     assert {s.kind for s in profile.train} == {"cnn", "rnn"}
     assert all(dict(s.trainer).get("stop_at_target") for s in profile.train)
+
+
+def test_the_scaling_rnn_runs_to_a_target_it_can_reach_and_the_cnn_to_99_percent():
+    from bench.timing.cases import TrainCase
+    from bench.training.runs import train_config
+
+    profile = PROFILES["scaling"]
+    targets = {s.kind: train_config(TrainCase("x", s, 0, "cpu"), profile).target_acc
+               for s in profile.train}
+    assert targets["cnn"] == profile.target_acc == 0.99
+    assert targets["rnn"] == SCALING_RNN_TARGET < 0.99
 
 
 def test_union_length_counts_overlapping_all_reduces_once():

@@ -328,10 +328,13 @@ _SCALING_CNN = (("resnet", "plain"),)
 # Half-epoch evaluations: one of the 10k test images takes about 5 s on one CPU core.
 _SCALING_CNN_TRAINER = (("stop_at_target", True), ("evals_per_epoch", 2),
                         ("channels_last", True))
-# The row-by-row RNN classifier never reaches 99 % (97.8 % after 15 epochs, the full profile):
-# its records show the throughput and the accuracy reached in a 2-epoch cap (95 % on the 2-core
-# CPU, the same at world sizes 1 and 2). Later pairs win over RNN_CLASSIFIER's.
-_SCALING_RNN_TRAINER = RNN_CLASSIFIER + (("evals_per_epoch", 2), ("stop_at_target", True))
+# The row-by-row RNN classifier never reaches 99 % (97.8 % after 15 epochs, the full profile),
+# so its target here is 94 %, below what its 2-epoch cap reaches (95.2 % and 95.0 % at world
+# sizes 1 and 2 on the 2-core CPU): its time to target then compares world sizes as the CNN's
+# does. Later pairs win over RNN_CLASSIFIER's.
+SCALING_RNN_TARGET = 0.94
+_SCALING_RNN_TRAINER = RNN_CLASSIFIER + (("evals_per_epoch", 2), ("stop_at_target", True),
+                                         ("target_acc", SCALING_RNN_TARGET))
 SCALING: dict[str, ScalingSpec] = {
     "scaling": ScalingSpec(warmup_steps=5, timed_steps=20, window_s=3.0, nosync_steps=10,
                            collective_timeout_s=300, rdzv_timeout_s=300),
