@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench.training.modelinfo import count_params, flops_per_image
+from bench.training.modelinfo import count_params, flops_per_image, step_flops
 from implementations import cnn
 from implementations.classifier import RowRNNClassifier
 
@@ -62,3 +62,26 @@ def test_compiled_modules_are_counted_eagerly():
     plain = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     compiled = torch.compile(plain, fullgraph=True)
     assert flops_per_image(compiled) == flops_per_image(plain) == 2 * 784 * 10
+
+
+@pytest.mark.parametrize(("groups", "input_grad"), [(1, True), (1, False), (4, True), (16, True),
+                                                    (16, False)])
+def test_a_convolution_backward_costs_the_forward_once_per_gradient(groups, input_grad):
+    """torch's own formula counts a grouped convolution's weight gradient `groups` times over;
+    ours counts each gradient as the forward's multiply-adds (the depthwise 16-group case is
+    what MobileNetV2's train step is made of)."""
+    conv = nn.Conv2d(16, 32, 3, padding=1, groups=groups, bias=False)
+    x = torch.randn(4, 16, 10, 10, requires_grad=input_grad)
+    forward = 2 * 4 * 32 * 10 * 10 * (16 // groups) * 9
+    assert step_flops(lambda: conv(x)) == forward
+    assert step_flops(lambda: conv(x).sum().backward()) == forward * (2 + input_grad)
+
+
+def test_a_mobilenetv2_train_step_counts_about_three_forwards():
+    model = cnn.build("mobilenetv2", "paper")
+    x, y = torch.randn(2, 1, 28, 28), torch.tensor([1, 2])
+    forward = 2 * flops_per_image(model)  # two images
+
+    def step():
+        nn.functional.cross_entropy(model(x), y).backward()
+    assert 2.5 * forward <= step_flops(step) <= 3.0 * forward  # no input gradient at the stem
