@@ -128,7 +128,8 @@ def unmatched(runs: list[Run]) -> pd.DataFrame:
     cell = rows["status"] + (" (" + rows["device"] + ")" if several_devices else "")
     table = rows.assign(cell=cell).pivot_table(index="name", columns="run", values="cell",
                                                 aggfunc="first")
-    table = table.reindex(columns=range(len(runs))).fillna("missing")
+    # object first: a run without cases (a scaling run) adds an all-NaN float column
+    table = table.reindex(columns=range(len(runs))).astype(object).fillna("missing")
     ok = rows.pivot_table(index="name", columns="run", values="status", aggfunc="first")
     ok = ok.reindex(index=table.index, columns=range(len(runs))).eq("ok").all(axis=1)
     return table[~ok].reset_index()
