@@ -17,7 +17,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("recount_flops", ROOT / "scripts/recount_flops.py")
+    spec = importlib.util.spec_from_file_location("recount_flops",
+                                                  ROOT / "scripts" / "recount_flops.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
