@@ -31,7 +31,7 @@ machine (6 quick A/A pairs, 4 quick pairs with three cases slowed 1.25x, a smoke
 smoke pairs with two cases slowed 1.3x): dividing by the control called 4 unchanged cases
 different and missed 4 of 16 slowed ones; this rule called 2 and missed 4. The pooled lower
 quartile in place of the median (for cases whose passes fall into a fast and a slow mode) was
-tried on 33 pairs of the second series (every two A/A runs of one profile, up to an hour apart,
+tried on 32 pairs of the second series (every two A/A runs of one profile, up to an hour apart,
 and 11 power pairs): it caught 26 of 29 slowed cases where the median caught 23, but called 19
 unchanged cases different where the median called 15, so the median stays. Across devices or
 machines the controls differ, so the raw samples are compared. Files written before passes
