@@ -20,6 +20,8 @@ from types import SimpleNamespace
 
 import torch
 
+from bench.errors import UsageError
+from bench.store import results as results_file
 from bench.store.atomic import write_json_atomic
 from bench.timing.bench_cnn import make_step
 from bench.training.modelinfo import step_flops
@@ -28,8 +30,11 @@ FORMULA_COMMIT = "08c9ce0"
 
 
 def recount(path: Path) -> list[str]:
-    """Recount the file's CNN cases; returns one line per case whose count changed."""
-    results = json.loads(path.read_text())
+    """Recount the file's CNN cases; returns one line per case whose count changed. A file
+    that is not a valid results.json, or a schema-1 one (no FLOPs), is a UsageError."""
+    if results_file.load(path).get("upgraded_from"):  # validated: one line if it is not one
+        raise UsageError(f"{path} is a schema-1 results file: it has no FLOP counts to recount")
+    results = json.loads(path.read_text())  # the file as written, not the validated copy
     changed = []
     for record in results.get("benchmarks", []):
         params = record.get("params") or {}
@@ -53,10 +58,12 @@ def main(argv: list[str]) -> int:
     torch.manual_seed(0)
     for name in argv:
         path = Path(name)
-        if not path.is_file():
-            print(f"recount_flops: no such file {name}", file=sys.stderr)
+        try:
+            changed = recount(path)
+        except UsageError as e:
+            print(f"recount_flops: {e}", file=sys.stderr)
             return 2
-        for line in recount(path):
+        for line in changed:
             print(f"{path}: {line}")
     return 0
 

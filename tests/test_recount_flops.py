@@ -47,6 +47,21 @@ def test_an_overcounted_train_step_is_recounted_and_its_timing_kept(tmp_path):
     assert after["config"]["recounted_flops"] == _script().FORMULA_COMMIT
 
 
-def test_a_missing_file_is_one_line_and_exit_2(tmp_path, capsys):
-    assert _script().main([str(tmp_path / "nope.json")]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+@pytest.mark.parametrize("content", [None, "{not json", '{"schema_version": 2}'])
+def test_a_file_that_is_not_a_results_json_is_one_line_exit_2_and_left_alone(
+        tmp_path, capsys, content):
+    path = tmp_path / "results.json"
+    if content is not None:
+        path.write_text(content)
+    assert _script().main([str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("recount_flops: ") and err.count("\n") == 1
+    assert (path.read_text() if content is not None else None) == content
+
+
+def test_a_schema_1_file_is_refused(capsys):
+    old = ROOT / "reports/examples/cpu-2core-quick-1thread/results.json"
+    before = old.read_bytes()
+    assert _script().main([str(old)]) == 2
+    assert "schema-1" in capsys.readouterr().err
+    assert old.read_bytes() == before
