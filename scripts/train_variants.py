@@ -52,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--optimizer", default=DEFAULTS.optimizer, choices=OPTIMIZERS)
     p.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
     p.add_argument("--grad-clip", type=float, default=DEFAULTS.grad_clip)
+    p.add_argument("--label-smoothing", type=float, default=DEFAULTS.label_smoothing)
     p.add_argument("--evals-per-epoch", type=int, default=DEFAULTS.evals_per_epoch)
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true", help="torch.compile the model first")
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         DEFAULTS, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         schedule=args.schedule, target_acc=args.target, stop_at_target=args.stop_at_target,
         optimizer=args.optimizer, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
+        label_smoothing=args.label_smoothing,
         evals_per_epoch=args.evals_per_epoch, channels_last=args.channels_last,
         compile=args.compile)
     print(f"# {ds.name} from {ds.source} ({len(tensors.y_train)} train / {len(tensors.y_test)} "

@@ -77,6 +77,8 @@ def test_onecycle_peaks_at_the_end_of_warmup():
     ({"optimizer": "lbfgs"}, "sgd, adam, rmsprop"),
     ({"evals_per_epoch": 0}, "evals_per_epoch must be a positive integer"),
     ({"grad_clip": 0.0}, "grad_clip must be a positive norm"),
+    ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
+    ({"label_smoothing": -0.1}, r"label_smoothing must be in \[0, 1\)"),
     ({"epochs": 0}, "epochs must be a positive integer"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
     ({"train_limit": 0}, "train_limit must be a positive number"),

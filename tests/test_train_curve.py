@@ -99,10 +99,18 @@ def test_stop_at_target_ends_at_the_first_point_that_reaches_it():
 
 def test_every_choice_is_recorded_in_options():
     config = dataclasses.replace(CONFIG, optimizer="adam", lr=0.01, weight_decay=0.0,
-                                 grad_clip=1.0, schedule="cosine", seed=3)
+                                 grad_clip=1.0, schedule="cosine", seed=3, label_smoothing=0.1)
     options = _train(config).options
     assert options == {k: v for k, v in dataclasses.asdict(config).items() if k != "seed"}
     assert options["optimizer"] == "adam" and options["grad_clip"] == 1.0
+    assert options["label_smoothing"] == 0.1
+
+
+def test_label_smoothing_changes_the_loss_that_is_trained():
+    plain, smoothed = _train(), _train(dataclasses.replace(CONFIG, label_smoothing=0.2))
+    # the first point's loss is mostly the untrained model's: smoothed targets add their entropy
+    assert smoothed.curve[0].train_loss != pytest.approx(plain.curve[0].train_loss, rel=1e-3)
+    assert smoothed.options["label_smoothing"] == 0.2 and plain.options["label_smoothing"] == 0.0
 
 
 @pytest.mark.parametrize("optimizer", train.OPTIMIZERS)

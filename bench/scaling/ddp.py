@@ -128,7 +128,8 @@ def step(ddp: DistributedDataParallel, optimizer: torch.optim.Optimizer, x: torc
     local = shard(batch, member.rank, member.world_size)  # (b,) of the global (B,)
     for group in optimizer.param_groups:
         group["lr"] = lr
-    summed = F.cross_entropy(ddp(x[local]), y[local], reduction="sum")
+    summed = F.cross_entropy(ddp(x[local]), y[local], reduction="sum",
+                             label_smoothing=config.label_smoothing)
     optimizer.zero_grad(set_to_none=True)
     (summed * (member.world_size / batch.numel())).backward()  # DDP averages: the global mean
     if config.grad_clip is not None:  # on the averaged gradient, the same on every rank
