@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from bench.timing import stats
-from reports import analysis, anchors, charts, fmt, ranking, tables
+from reports import analysis, anchors, charts, fmt, ranking, recipe, tables
 from reports.headline import Part, Sentence, interval, names, pass_name
 from reports.load import Run
 from reports.templating import Chart, svg
@@ -167,7 +167,8 @@ def seed_runs(run: Run) -> pd.DataFrame:
     """The finished CNN training runs, one row per seed, with its curve and training images."""
     raw = run.data.get("training") or []
     frame = run.training.assign(curve=[list(e.get("curve") or []) for e in raw],
-                                train_images=[e.get("train_images") for e in raw])
+                                train_images=[e.get("train_images") for e in raw],
+                                options=[e.get("options") for e in raw])
     families = set(analysis.reference_shortcuts())
     done = frame[(frame["status"] == "ok") & frame["model"].isin(families)
                  & frame["final_acc"].notna()]
@@ -524,6 +525,7 @@ class Block:
     tables: tuple[tables.Table, ...]
     context: anchors.Anchor | None
     charts: tuple[Chart, ...]
+    recipe: str = ""  # how the family's runs were trained (reports.recipe); '' in older files
 
 
 @dataclass(frozen=True)
@@ -549,7 +551,7 @@ def _block(f: Family, runs: pd.DataFrame, colors: dict[str, str], salt: str) -> 
     return Block(f"{f.family} on {f.device}", charts.strip_id(f"study-{f.device}-{f.family}"),
                  conclusion(f), tuple(comparison_sentence(f, c) for c in f.comparisons),
                  (time_table(f), accuracy_table(f)), anchors.FAMILY_CONTEXT.get(f.family),
-                 _charts(f, runs, colors, salt))
+                 _charts(f, runs, colors, salt), recipe.recipe_text(runs["options"]))
 
 
 def _charts(f: Family, runs: pd.DataFrame, colors: dict[str, str], salt: str) -> tuple:
