@@ -124,6 +124,12 @@ CNN_TIME_TO_TARGET: tuple[tuple[str, object], ...] = (
     # (ResNet-8, batch 128 and 256), the same results (tests/test_train_curve.py). torch.compile
     # stays off: 20-70 s per compile there, more than it saved over a 1-2 epoch run.
     ("channels_last", True),
+    # Smoothed targets: measured on resnet/projection, the variant that missed 99 % most, seeds
+    # 0-4 after the 1-epoch cap: 98.94, 99.19, 98.84, 98.91, 98.87 % without, 99.12, 99.18,
+    # 99.07, 99.02, 98.98 % with 0.1 (resnet/zeropad seeds 1 and 3: 98.98 -> 99.09, 98.89 ->
+    # 99.03). Tried on seeds 0, 2, 4 and not better: a 10 % warm-up (98.74, 98.74, 99.01), peak LR
+    # 0.8 (99.00, 99.05, 98.60), a linear decay after a 15 % warm-up (99.03, 98.72, 98.93).
+    ("label_smoothing", 0.1),
 )
 # The row-by-row RNN classifier (a vanilla tanh RNN, 28 steps of 28 pixels, hidden 128): SGD
 # stalls it (lr 0.02, 2 epochs: 94.9 %); Adam with the global gradient norm clipped at 1 (the
