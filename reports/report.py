@@ -18,6 +18,7 @@ from reports import (
     charts,
     fmt,
     headline,
+    recipe,
     rnn_blocks,
     scaling,
     study,
@@ -101,7 +102,20 @@ def _training(run: Run, colors: dict[str, str]) -> dict:
                "several." if done.groupby("label")["seed"].nunique().max() > 1
                else "One seed per model: the seed-to-seed spread is unknown.")
     return {"table": tables.training_table(analysis.training_summary(done)),
-            "chart": Chart(title, svg(chart), caption)}
+            "chart": Chart(title, svg(chart), caption), "recipes": _recipes(run, done)}
+
+
+def _recipes(run: Run, done) -> list[tuple[str, str]]:
+    """(model, how its finished runs were trained), in the results' order; none for files from
+    before the records kept their trainer options."""
+    raw = run.data.get("training") or []
+    options = run.training.assign(options=[e.get("options") for e in raw]).loc[done.index]
+    out = []
+    for model, group in options.groupby("model", sort=False):
+        text = recipe.recipe_text(group["options"])
+        if text:
+            out.append((str(model), text))
+    return out
 
 
 def _scalars(mapping: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -177,6 +191,10 @@ def _summary_md(run: Run, context: dict, summary: pd.DataFrame) -> str:
                          ("Training", context["training"]["table"])):
         if table:
             lines += ["", f"## {title}", "", table.to_markdown()]
+    recipes = context["training"].get("recipes") or []
+    if recipes:
+        lines += ["", "How each model was trained:", ""]
+        lines += [f"- **{model}**: {text}" for model, text in recipes]
     return "\n".join(lines) + "\n"
 
 

@@ -66,3 +66,16 @@ def test_the_study_section_of_a_committed_study_states_its_recipe(tmp_path):
     start = html.index('<section id="study"')
     section = html[start:html.index("</section>", start)]
     assert section.count("Trained with SGD (momentum 0.9, Nesterov), peak LR 0.4") == 2
+
+
+def test_the_training_section_says_how_each_model_was_trained(tmp_path):
+    paths = write_report(EXAMPLES / "cpu-2core-shortcuts" / "results.json", tmp_path / "r.html")
+    html = paths[0].read_text(encoding="utf-8")
+    start = html.index('<section id="training"')
+    section = html[start:html.index("</section>", start)]
+    assert "<h3>How each model was trained</h3>" in section
+    assert "<strong>resnet</strong>: Trained with SGD (momentum 0.9, Nesterov)" in section
+    assert "<strong>rnn-classifier</strong>: Trained with Adam, peak LR 0.002" in section
+    assert "gradient norm clipped at 1" in section
+    summary = next(p for p in paths if p.name == "summary.md").read_text(encoding="utf-8")
+    assert "- **mobilenetv2**: Trained with SGD" in summary
