@@ -17,7 +17,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from bench.store import schema
-from reports import fmt, study
+from reports import fmt, study, study_data
 from reports.headline import plain
 from reports.load import load_run
 from tests import report_samples as rs
@@ -66,12 +66,12 @@ def make_study(accs: dict = CLEAR, seeds: int | None = None, train_images: int =
     return results
 
 
-def families(tmp_path: Path, results: dict) -> dict[str, study.Family]:
+def families(tmp_path: Path, results: dict) -> dict[str, study_data.Family]:
     run = load_run(rs.write_results(tmp_path, results))
-    return {f.family: f for f in study.families(run)}
+    return {f.family: f for f in study_data.families(run)}
 
 
-def comparison(family: study.Family, shortcut: str) -> study.Comparison:
+def comparison(family: study_data.Family, shortcut: str) -> study_data.Comparison:
     return next(c for c in family.comparisons if c.arm.shortcut == shortcut)
 
 
@@ -79,7 +79,7 @@ def comparison(family: study.Family, shortcut: str) -> study.Comparison:
 
 def test_welch_matches_a_hand_computation():
     base, mode = [0.990, 0.991, 0.992], [0.993, 0.995, 0.997, 0.999]
-    test = study.welch(statistics.mean(mode), statistics.stdev(mode), 4,
+    test = study_data.welch(statistics.mean(mode), statistics.stdev(mode), 4,
                        statistics.mean(base), statistics.stdev(base), 3)
     # By hand: var(base) = 1e-6 -> /3; var(mode) = 20e-6 / 3 -> /4; SE = sqrt(2e-6);
     # df = (2e-6)^2 / ((1e-6/3)^2 / 2 + (5e-6/3)^2 / 3) = 4e-12 / 9.8148e-13 = 4.0755.
@@ -96,42 +96,42 @@ def test_welch_matches_a_hand_computation():
 def test_minimum_detectable_difference_formula():
     # n = 5 a side, equal sd: df = 8 exactly; t(0.975, 8) = 2.306004, t(0.80, 8) = 0.888890.
     sd = 0.001
-    test = study.welch(0.991, sd, 5, 0.990, sd, 5)
+    test = study_data.welch(0.991, sd, 5, 0.990, sd, 5)
     se = sd * math.sqrt(2 / 5)
     assert test.df == pytest.approx(8.0)
     assert test.mdd == pytest.approx((2.306004 + 0.888890) * se, rel=1e-5)
     # Four times the seeds halve the standard error: the setup detects about half the difference.
-    more = study.welch(0.991, sd, 20, 0.990, sd, 20)
+    more = study_data.welch(0.991, sd, 20, 0.990, sd, 20)
     assert more.mdd < 0.55 * test.mdd
 
 
 def test_a_difference_the_size_of_the_mdd_is_found_about_80_percent_of_the_time():
     rng = np.random.default_rng(0)
     sd, n = 0.001, 5
-    mdd = study.welch(0.0, sd, n, 0.0, sd, n).mdd
+    mdd = study_data.welch(0.0, sd, n, 0.0, sd, n).mdd
     hits = sum(scipy_stats.ttest_ind(rng.normal(mdd, sd, n), rng.normal(0, sd, n),
                                      equal_var=False).pvalue < 0.05 for _ in range(2000))
     assert 0.72 < hits / 2000 < 0.86  # the t approximation of Welch's power
 
 
 def test_one_seed_or_no_spread_is_not_tested():
-    one = study.welch(0.991, float("nan"), 1, 0.990, 0.001, 5)
+    one = study_data.welch(0.991, float("nan"), 1, 0.990, 0.001, 5)
     assert not one.tested and not one.significant and one.se is None and one.mdd is None
     assert one.delta == pytest.approx(0.001)
-    same = study.welch(0.990, 0.0, 3, 0.990, 0.0, 3)
+    same = study_data.welch(0.990, 0.0, 3, 0.990, 0.0, 3)
     assert not same.tested
 
 
 def test_time_to_target_is_aggregated_the_mlperf_way():
-    ttt = study.TimeToTarget((3.0, 1.0, 10.0, math.inf, 2.0))
+    ttt = study_data.TimeToTarget((3.0, 1.0, 10.0, math.inf, 2.0))
     assert (ttt.seeds, ttt.reached) == (5, 4)
     assert ttt.median == 3.0  # the seed that missed counts as the slowest
     assert ttt.olympic == pytest.approx(5.0)  # (2 + 3 + 10) / 3: fastest and slowest dropped
     assert ttt.range == (1.0, 10.0)
-    two_missed = study.TimeToTarget((1.0, 2.0, math.inf, math.inf))
+    two_missed = study_data.TimeToTarget((1.0, 2.0, math.inf, math.inf))
     assert math.isinf(two_missed.median) and math.isinf(two_missed.olympic)
-    assert study.TimeToTarget((1.0, 2.0)).olympic is None
-    assert study.TimeToTarget((math.inf,)).range is None
+    assert study_data.TimeToTarget((1.0, 2.0)).olympic is None
+    assert study_data.TimeToTarget((math.inf,)).range is None
 
 
 # ---- the study of a run ----------------------------------------------------------------------
@@ -185,8 +185,8 @@ def test_time_to_target_from_the_records(tmp_path):
 
 def test_median_seed_is_the_middle_time_to_target(tmp_path):
     run = load_run(rs.write_results(tmp_path, make_study()))
-    runs = study.seed_runs(run)
-    picked = runs[study.median_seeds(runs)]
+    runs = study_data.seed_runs(run)
+    picked = runs[study_data.median_seeds(runs)]
     assert len(picked) == len(CLEAR)  # one per variant
     none = picked[(picked["family"] == "resnet") & (picked["shortcut"] == "none")]
     assert none["seed"].tolist() == [3]  # times 4.0 (seed 0), 4.2 (2), 4.3 (3), then misses

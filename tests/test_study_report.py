@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from scipy import stats as scipy_stats
 
-from reports import fmt, study
+from reports import fmt, study, study_data
 from reports.headline import plain
 from reports.load import load_run
 from reports.report import write_report
@@ -76,8 +76,8 @@ def test_run_without_cnn_variants_says_how_to_get_them(tmp_path):
 # ---- the committed H200 study ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def h200() -> dict[str, study.Family]:
-    return {f.family: f for f in study.families(load_run(STUDY_RUN))}
+def h200() -> dict[str, study_data.Family]:
+    return {f.family: f for f in study_data.families(load_run(STUDY_RUN))}
 
 
 def _raw(family: str, shortcut: str) -> list[dict]:
@@ -140,7 +140,7 @@ def test_committed_examples_show_the_section():
 
 def test_quick_example_is_indicative():
     run = load_run(QUICK_RUN)
-    fams = study.families(run)
+    fams = study_data.families(run)
     doc = json.loads(QUICK_RUN.read_text(encoding="utf-8"))
     [used] = {t["train_images"] for t in doc["training"] if t["model"] in ("resnet", "mobilenetv2")}
     assert fams and all(f.indicative == ("one seed per variant", f"short training on {used:,} of "
