@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a sourc
 
 from bench.data.sources import load  # noqa: E402
 from bench.data.tensors import to_tensors  # noqa: E402
+from bench.errors import UsageError  # noqa: E402
 from bench.store.schema import Training  # noqa: E402
 from bench.system import DEVICE_CHOICES  # noqa: E402
 from bench.system.device import resolve_device, set_seed, set_threads  # noqa: E402
@@ -105,15 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     device = resolve_device(args.device)
     threads = set_threads(args.threads)
-    ds = load(data_dir=args.data_dir)
-    tensors = to_tensors(ds, device, train_limit=args.train_limit)
     config = dataclasses.replace(
         DEFAULTS, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         schedule=args.schedule, target_acc=args.target, stop_at_target=args.stop_at_target,
         optimizer=args.optimizer, weight_decay=args.weight_decay, grad_clip=args.grad_clip,
         label_smoothing=args.label_smoothing,
         evals_per_epoch=args.evals_per_epoch, channels_last=args.channels_last,
-        compile=args.compile)
+        compile=args.compile)  # checked before the data is read: bad options fail at once
+    ds = load(data_dir=args.data_dir)
+    tensors = to_tensors(ds, device, train_limit=args.train_limit)
     print(f"# {ds.name} from {ds.source} ({len(tensors.y_train)} train / {len(tensors.y_test)} "
           f"test), device {device.type}, {threads} threads, {config}")
     print(f"{'variant':<24} {'seed':>4} {'params':>8} {'MFLOPs':>7} {'s/epoch':>8} {'ttt_s':>7}   "
@@ -132,5 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """main(), with bad input (a trainer option out of range, a missing data directory) as one
+    line and exit 2, as mnistbench itself answers it."""
+    try:
+        return main(argv)
+    except UsageError as exc:
+        print(f"train_variants: {exc}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli())
