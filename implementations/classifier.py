@@ -37,10 +37,18 @@ class RowRNNClassifier(nn.Module):
         super().__init__()
         self.style = style
         self.cell = cell
+        # what builds the same network in another style (see `in_style`)
+        self.hyperparameters = dict(hidden_size=hidden_size, num_layers=num_layers,
+                                    nonlinearity=nonlinearity, bidirectional=bidirectional,
+                                    cell=cell)
         self.rnn = rnn.build(style, COLS, hidden_size, num_layers=num_layers,
                              nonlinearity=nonlinearity, bidirectional=bidirectional, cell=cell)
         self.directions = 2 if bidirectional else 1
         self.fc = nn.Linear(hidden_size * self.directions, NUM_CLASSES)
+
+    def in_style(self, style: str) -> RowRNNClassifier:
+        """A classifier of the same shape in another style (fresh weights, on the CPU)."""
+        return RowRNNClassifier(style, **self.hyperparameters)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         seq = x.reshape(x.shape[0], ROWS, COLS).transpose(0, 1).contiguous()  # (T=28, N, 28)
