@@ -39,6 +39,13 @@ def _history(like: Tensor, steps: int, keep: bool) -> Tensor:
     return like.new_empty(like.shape).expand(steps, *like.shape)
 
 
+def _affine(x: Tensor, w: Tensor, bias: Tensor | None, out: Tensor) -> Tensor:
+    """out = x w (+ bias, already (B, N): no broadcast per step)."""
+    if bias is None:
+        return torch.mm(x, w, out=out)
+    return torch.addmm(bias, x, w, out=out)
+
+
 def _slope(s: Tensor, out: Tensor, tanh: bool = False) -> Tensor:
     """sigmoid' = s (1 - s), or tanh' = 1 - s^2, from the activation s, written into `out`."""
     if tanh:
@@ -101,11 +108,8 @@ def lstm_forward(x: Tensor, w_x: Tensor, b_x: Tensor | None, h0: Tensor, c0: Ten
     for t, (x_t, gates_t, tc_t, h_t) in enumerate(zip(x.unbind(0), gates.unbind(0),
                                                       tanh_c.unbind(0), out.unbind(0),
                                                       strict=True)):
-        if bias is None:
-            torch.mm(x_t, w_x, out=gates_t)
-        else:
-            torch.addmm(bias, x_t, w_x, out=gates_t)
-        gates_t.addmm_(h, w_t).sigmoid_()  # i, f, o done; g is sigmoid(2 a_g)
+        # x_t W_ih^T + b + h W_hh^T, then i, f, o done; g is sigmoid(2 a_g)
+        _affine(x_t, w_x, bias, gates_t).addmm_(h, w_t).sigmoid_()
         torch.lerp(minus, plus, g[t], out=g[t])  # g = tanh(a_g)
         torch.mul(f[t], c[t], out=c[t + 1]).addcmul_(i[t], g[t])  # c_t = f c_{t-1} + i g
         torch.add(c[t + 1], c[t + 1], out=scratch).sigmoid_()
@@ -160,14 +164,8 @@ def gru_forward(x: Tensor, w_x: Tensor, b_x: Tensor | None, h0: Tensor, w_hh: Te
     for t, (x_t, gates_t, gh_t, h_t) in enumerate(zip(x.unbind(0), gates.unbind(0),
                                                       gh.unbind(0), out.unbind(0),
                                                       strict=True)):
-        if b_x is None:
-            torch.mm(x_t, w_x, out=gates_t)
-        else:
-            torch.addmm(b_x, x_t, w_x, out=gates_t)
-        if b_h is None:
-            torch.mm(h, w_t, out=gh_t)
-        else:
-            torch.addmm(b_h, h, w_t, out=gh_t)
+        _affine(x_t, w_x, b_x, gates_t)
+        _affine(h, w_t, b_h, gh_t)
         rz[t].add_(gh_rz[t]).sigmoid_()  # r, z
         n[t].addcmul_(r[t], gh_n[t]).sigmoid_()  # sigmoid(2 a_n)
         torch.lerp(minus, plus, n[t], out=n[t])  # n = tanh(a_n)
