@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
 import shutil
 import urllib.error
 from pathlib import Path
@@ -19,9 +18,9 @@ from bench.data.sources import ASSETS, load
 from bench.data.specs import DATASETS, MNIST, SUBSET_SHA256
 from bench.data.tensors import select_balanced, to_tensors
 from bench.errors import DataError
+from tests.conftest import load_script
 from tests.test_idx import write_dataset
 
-ROOT = Path(__file__).resolve().parents[1]
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 SUBSET = ASSETS / "mnist-subset"
 # ../shared/data/mnist/README.md
@@ -77,9 +76,7 @@ def test_modified_byte_fails_verify_only(tmp_path, full_mnist_dir):
 
 
 def test_subset_regenerates_from_real_mnist(real):
-    spec = importlib.util.spec_from_file_location("make_subset", ROOT / "scripts/make_subset.py")
-    make_subset = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_subset)
+    make_subset = load_script("make_subset")
     got = {n: hashlib.sha256(c).hexdigest() for n, c in make_subset.build(real).items()}
     assert got == SUBSET_SHA256
 

@@ -53,8 +53,8 @@ def test_flops_leave_the_model_mode_and_statistics_alone():
 
 
 @pytest.mark.parametrize("cell", rnn.CELLS)
-def test_rnn_classifier_flops_do_not_depend_on_the_style(cell):
-    # every CPU style: native LSTM and GRU are fused oneDNN kernels the counter cannot see
+def test_rnn_classifier_flops_are_the_arithmetic_of_every_style(cell):
+    # counted in the loop style, so fused kernels (oneDNN's LSTM and GRU) count too
     counts = {style: flops_per_image(RowRNNClassifier(style, hidden_size=32, cell=cell))
               for style in rnn.styles("cpu", cell=cell)}
     assert len(set(counts.values())) == 1, counts

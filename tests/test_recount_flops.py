@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
 from bench.store import validate
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "reports/examples/cpu-2core-shortcuts/results.json"
@@ -17,11 +17,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("recount_flops",
-                                                  ROOT / "scripts" / "recount_flops.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("recount_flops")
 
 
 def test_an_overcounted_train_step_is_recounted_and_its_timing_kept(tmp_path):

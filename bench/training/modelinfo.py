@@ -42,8 +42,8 @@ def conv_backward_flops(grad_out_shape, x_shape, w_shape, _bias, _stride, _paddi
 def addmm_inplace_flops(_self_shape, a_shape, b_shape, *_args, out_shape=None,
                         **_kwargs) -> int:
     """aten.addmm_ (C += A B, in place): 2 m k n, as for addmm. torch's counter has no formula
-    for the in-place form, which the `bptt` style's time loops use, so without this its
-    recurrent GEMMs counted nothing (its RNN classifier: 0.2 of every other style's FLOPs)."""
+    for the in-place form, so a step that uses it (the `bptt` style's time loops) counted its
+    GEMMs as nothing: a bptt forward + backward counted less than the loop style's."""
     return 2 * a_shape[0] * a_shape[1] * b_shape[1]
 
 
