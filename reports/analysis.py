@@ -196,7 +196,9 @@ def cnn_summary(bench: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     timing = _timing(cnn, "inference").join(_timing(cnn, "train_step"), how="outer")
     table = timing.join(_accuracy(training), how="left").reset_index()
-    table["implementation"] = table["family"] + "/" + table["shortcut"]  # as bench.cases names it
+    # as bench.cases names it; astype(str) on both sides: with pyarrow installed, pandas 3.0 stores
+    # strings as 'str' and refuses to add them to an object column (seen on the GPU machine)
+    table["implementation"] = table["family"].astype(str) + "/" + table["shortcut"].astype(str)
     time_col = "train_step_median" if table["train_step_median"].notna().any() \
         else "inference_median"
     table["pareto"] = pareto_front(table[time_col].to_numpy(), table["acc_mean"].to_numpy())
@@ -284,6 +286,6 @@ def failures(bench: pd.DataFrame, training: pd.DataFrame) -> pd.DataFrame:
     cases = bench[bench["status"] != "ok"].assign(kind="benchmark")[
         ["kind", "name", "device", "status", "error"]]
     runs = training[training["status"] != "ok"].assign(
-        kind="training", name=lambda t: t["label"] + " seed " + t["seed"].astype(str))[
+        kind="training", name=lambda t: t["label"].astype(str) + " seed " + t["seed"].astype(str))[
         ["kind", "name", "device", "status", "error"]]
     return pd.concat([cases, runs], ignore_index=True)

@@ -166,7 +166,8 @@ def _speedup_charts(pairs: pd.DataFrame) -> list[Chart]:
         if cross.empty:
             continue
         title = f"{_run_label(run_index)} vs its baseline: speed-up per case"
-        rows = cross.assign(case=cross["name"] + " (" + cross["other_device"] + ")")
+        rows = cross.assign(case=cross["name"].astype(str) + " ("
+                            + cross["other_device"].astype(str) + ")")
         chart = charts.speedup_chart(rows, title, charts.strip_id(f"cmp-{run_index}"))
         out.append(Chart(title, svg(chart), "Bars: ratio of medians, baseline / compared; above "
                          "1× the compared run is faster. Whiskers: the 95 % hierarchical-"

@@ -125,7 +125,8 @@ def unmatched(runs: list[Run]) -> pd.DataFrame:
     """
     rows = stacked(runs)
     several_devices = rows["device"].nunique() > 1
-    cell = rows["status"] + (" (" + rows["device"] + ")" if several_devices else "")
+    cell = rows["status"].astype(str) + (" (" + rows["device"].astype(str) + ")"
+                                         if several_devices else "")
     table = rows.assign(cell=cell).pivot_table(index="name", columns="run", values="cell",
                                                 aggfunc="first")
     # object first: a run without cases (a scaling run) adds an all-NaN float column

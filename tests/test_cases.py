@@ -31,7 +31,7 @@ def fake_rnn(monkeypatch):
     infos = [FakeStyle("alpha", ("cpu", "cuda")), FakeStyle("beta", ("cpu", "cuda")),
              FakeStyle("gpuonly", ("cuda",)), FakeStyle("broken", ("cpu", "cuda"))]
     monkeypatch.setattr(rnn, "describe", lambda: list(infos))
-    monkeypatch.setattr(rnn, "styles", lambda device=None, cell="rnn": ["alpha", "beta"])
+    monkeypatch.setattr(rnn, "styles", lambda device=None, cell="rnn", here=True: ["alpha", "beta"])
     return infos
 
 
@@ -195,3 +195,13 @@ def test_the_fastrnns_shape_leaves_bmm_out_with_the_reason():
     [bmm] = {c.skip_reason for c in large if c.implementation == "bmm"}
     assert "25 GB" in bmm
     assert all(c.skip_reason is None for c in large if c.implementation in ("loop", "native"))
+
+
+def test_a_cuda_plan_lists_the_cuda_styles_on_a_machine_without_one():
+    """A GPU run's directory is finished (--resume) on any machine: its plan, rebuilt there,
+    must hold the CUDA-only styles the GPU timed, whether or not this machine has a GPU."""
+    planned = {c.implementation for c in cases.rnn_cases(PROFILES["quick"], torch.device("cuda"))
+               if not c.skip_reason}
+    assert {"compile-cudagraphs", "native-nocudnn"} <= planned
+    assert planned == set(rnn.styles("cuda", here=False))
+    assert not {"compile-cudagraphs", "native-nocudnn"} & set(rnn.styles("cpu", here=False))

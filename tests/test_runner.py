@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -146,6 +147,28 @@ def test_finished_run_is_never_overwritten(smoke_run):
     assert proc.returncode == 2
     assert "finished run" in proc.stderr and "Traceback" not in proc.stderr
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_a_run_cut_while_writing_its_results_is_finished_by_resume_without_its_data(
+        smoke_run, tmp_path):
+    """Every item saved, results.json not written (a time limit's SIGINT came during the
+    assembly): --resume assembles it without loading the data (here: gone) or running a case."""
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run[0], out)
+    finished = json.loads((out / "results.json").read_text())
+    for name in ("results.json", "pytest-benchmark.json", "report.html", "summary.md"):
+        (out / name).unlink()
+    header = json.loads((out / "run.json").read_text())
+    header["config"]["requested"]["data_dir"] = str(tmp_path / "no-such-data")
+    (out / "run.json").write_text(json.dumps(header))
+    progress = (out / "progress.jsonl").read_text()
+    proc = run_cli("run", "--resume", "--out", str(out), "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    assert "items are saved; writing the results" in proc.stderr
+    assert (out / "progress.jsonl").read_text() == progress  # nothing ran again
+    doc = results.load(out / "results.json")
+    assert doc["status"] == "complete"
+    assert doc["benchmarks"] == finished["benchmarks"] and doc["training"] == finished["training"]
 
 
 def test_resume_after_sigkill_keeps_finished_cases_and_duplicates_none(tmp_path):

@@ -83,6 +83,10 @@ def run(opts: RunOptions, stream: TextIO | None = None) -> Path:
     settings = settings_of(opts, out)
     profile = get_profile(settings["profile"])
     only = compile_only(settings["only"])
+    if opts.resume:
+        done = _finish_saved(out, profile, settings, only, stream, opts.report)
+        if done is not None:
+            return done
     device = resolve_device(settings["device"])
     threads = set_threads(settings["threads"])
     plan = make_plan(profile, device, settings["seed"], only)
@@ -143,8 +147,7 @@ def _execute(ctx: RunContext) -> Path:
     runnable = [c for c in ctx.plan.timed if not c.skip_reason]
     pending_train = [t for t in ctx.plan.trains
                      if results.record_id("training", t.name, t.device) not in done]
-    total = len(skipped) + len(runnable) * reps + len(ctx.plan.trains)
-    finished = sum(e["type"] in ("benchmark", "repetition", "training") for e in entries)
+    finished, total = _counts(ctx.plan, reps, entries)
     progress = Progress(total, finished, stream=ctx.stream)
     if entries:
         progress.say(f"mnistbench: resuming {ctx.out}: {finished} of {total} items already "
@@ -176,12 +179,48 @@ def _execute(ctx: RunContext) -> Path:
                              f"{ctx.out}. Continue with: mnistbench run --resume --out "
                              f"{ctx.out}") from None
     progress.close()
-    path = assemble.write_results(ctx.out, ctx.header, rundir.load_progress(ctx.out), ctx.plan,
-                                  ctx.device, complete=True)
-    assemble.summary(ctx.stream, ctx.out, results.load(path))
-    if ctx.report:
-        from reports.report import write_report
+    return _finish(ctx.out, ctx.header, ctx.plan, ctx.device, ctx.stream, ctx.report)
 
-        for written in write_report(path):
-            print(f"mnistbench: wrote {written}", file=ctx.stream)
+
+def _counts(plan: Plan, reps: int, entries: list[dict]) -> tuple[int, int]:
+    """(items saved, items in the plan): a timed case is one item per repetition (a skipped
+    case one), a training run one."""
+    skipped = sum(1 for c in plan.timed if c.skip_reason)
+    total = skipped + (len(plan.timed) - skipped) * reps + len(plan.trains)
+    return sum(e["type"] in ("benchmark", "repetition", "training") for e in entries), total
+
+
+def _finish(out: Path, header: dict, plan: Plan, device: torch.device, stream: TextIO,
+            report: bool) -> Path:
+    """Every item is saved: write results.json, pytest-benchmark.json and the report."""
+    try:
+        path = assemble.write_results(out, header, rundir.load_progress(out), plan, device,
+                                      complete=True)
+        assemble.summary(stream, out, results.load(path))
+        if report:
+            from reports.report import write_report
+
+            for written in write_report(path):
+                print(f"mnistbench: wrote {written}", file=stream)
+    except KeyboardInterrupt:
+        raise RunInterrupted(f"interrupted while writing the results; every item is saved in "
+                             f"{out}. Finish with: mnistbench run --resume --out {out} (on any "
+                             "machine: it needs neither the device nor the data)") from None
     return path
+
+
+def _finish_saved(out: Path, profile: Profile, settings: dict, only: re.Pattern | None,
+                  stream: TextIO, report: bool) -> Path | None:
+    """--resume of a run whose items are all saved (cut while its results were written, say):
+    assemble it here without its device or data, so a GPU run's directory can be finished on a
+    CPU-only machine. None when something is still to run."""
+    header = json.loads((out / rundir.HEADER).read_text(encoding="utf-8"))
+    device = torch.device(header["config"]["device"])
+    plan = make_plan(profile, device, settings["seed"], only)
+    with rundir.RunLock(out):
+        saved, total = _counts(plan, profile.repetitions, rundir.load_progress(out))
+        if saved < total:
+            return None
+        print(f"mnistbench: resuming {out}: all {total} items are saved; writing the results",
+              file=stream)
+        return _finish(out, header, plan, device, stream, report)

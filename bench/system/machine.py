@@ -195,14 +195,19 @@ def commit_info(repo_dir: str | os.PathLike | None = None) -> dict:
     """{sha, dirty} of the checkout holding mnistbench's source (or `repo_dir`); never raises.
 
     sha is None outside a git checkout, without git, or before the first commit; dirty is None
-    when git cannot tell (untracked files count as dirty: they can change what runs). A copy of
-    the source tree without its .git (the GPU machine gets one) can be told its commit through
-    MNISTBENCH_COMMIT; its dirty is then None, as nothing here can check it.
+    when git cannot tell (untracked files count as dirty: they can change what runs).
+    MNISTBENCH_COMMIT, when set, names the commit of the source instead, with dirty None: the GPU
+    machine runs a copy of the working tree whose .git, if any, is not the commit that was sent
+    (seen there: the session's first HEAD, plus "uncommitted changes"); scripts/gpu_check.sh's
+    caller sets it.
     """
+    named = os.environ.get("MNISTBENCH_COMMIT")
+    if repo_dir is None and named:
+        return {"sha": named, "dirty": None}
     if repo_dir is None and not (_SOURCE_DIR / ".git").exists():
         # An installed copy (site-packages) may sit inside someone else's repository: its commit
         # says nothing about the mnistbench code that ran.
-        return {"sha": os.environ.get("MNISTBENCH_COMMIT") or None, "dirty": None}
+        return {"sha": None, "dirty": None}
     cwd = Path(repo_dir) if repo_dir is not None else _SOURCE_DIR
     sha = _run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=cwd)
     status = _run(["git", "status", "--porcelain"], cwd=cwd)

@@ -71,7 +71,9 @@ def rnn_cases(profile: Profile, device: torch.device) -> list[Case]:
     it: "rnn", "lstm", "gru"."""
     from implementations import rnn
 
-    runnable = rnn.styles(device)
+    # the device was checked before planning (bench.system.device.resolve_device); a finished
+    # run's plan is also rebuilt where that device is absent (bench.run.runner.finish)
+    runnable = rnn.styles(device, here=False)
     sitouts = {(cell, style): why for cell, style, why in profile.rnn_sitouts}
     cases = []
     for cell in profile.rnn_cells:
@@ -152,7 +154,7 @@ def _expanded(specs: tuple[TrainSpec, ...], device: torch.device) -> list[TrainS
         if spec.kind == "cnn" and spec.model is None:
             out.extend(replace(spec, model=f, variant=s) for f, s in cnn.variants())
         elif spec.kind == "rnn" and spec.variant is None:
-            out.extend(replace(spec, variant=style) for style in rnn.styles(device))
+            out.extend(replace(spec, variant=style) for style in rnn.styles(device, here=False))
         else:
             out.append(spec)
     return out

@@ -90,12 +90,15 @@ def build(style: str, input_size: int, hidden_size: int, num_layers: int = 1,
     return _STYLES[style].make(config)
 
 
-def styles(device: str | torch.device | None = None, cell: str = "rnn") -> list[str]:
-    """The styles that build `cell` and run on `device` (None: this machine's CPU), in order."""
+def styles(device: str | torch.device | None = None, cell: str = "rnn", *,
+           here: bool = True) -> list[str]:
+    """The styles that build `cell` and run on `device` (None: this machine's CPU), in order;
+    with here=False, those registered for that kind of device whether or not this machine has
+    one (what a run made on a GPU planned, read back on a CPU-only machine)."""
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}: choose one of {', '.join(map(repr, CELLS))}")
     kind = torch.device("cpu" if device is None else device).type
-    if kind == "cuda" and not torch.cuda.is_available():
+    if here and kind == "cuda" and not torch.cuda.is_available():
         return []
     return [name for name, style in _STYLES.items()
             if kind in style.info.devices and cell in style.info.cells]
