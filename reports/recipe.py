@@ -67,8 +67,13 @@ def describe(o: dict) -> str:
         text += f", on {o['train_limit']} training images"
     if o.get("evals_per_epoch"):
         n = o["evals_per_epoch"]
-        text += (f"; the whole test set evaluated {'once' if n == 1 else f'{n} times'} per "
-                 "epoch, off the clock")
+        where = (f"{o['test_limit']} class-balanced test images" if o.get("test_limit")
+                 else "the whole test set")
+        text += (f"; {where} evaluated {'once' if n == 1 else f'{n} times'} per epoch, off the "
+                 "clock")
+        if o.get("precise_bn"):
+            text += (f", BatchNorm statistics recomputed over {o['precise_bn']} training images "
+                     "first (precise BN)")
     extras = [w for k, w in (("channels_last", "NHWC activations"),
                              ("compile", "torch.compile")) if o.get(k)]
     if extras:

@@ -164,6 +164,7 @@ def seed_runs(run: Run) -> pd.DataFrame:
     raw = run.data.get("training") or []
     frame = run.training.assign(curve=[list(e.get("curve") or []) for e in raw],
                                 train_images=[e.get("train_images") for e in raw],
+                                test_images=[e.get("test_images") for e in raw],
                                 options=[e.get("options") for e in raw])
     families = set(analysis.reference_shortcuts())
     done = frame[(frame["status"] == "ok") & frame["model"].isin(families)
@@ -218,6 +219,9 @@ def _indicative(runs: pd.DataFrame, dataset: dict) -> tuple[str, ...]:
     used, full = runs["train_images"].max(), dataset.get("train_count")
     if pd.notna(used) and full and used < full:
         reasons.append(f"short training on {int(used):,} of the {int(full):,} training images")
+    tested, all_test = runs["test_images"].min(), dataset.get("test_count")
+    if pd.notna(tested) and all_test and tested < all_test:
+        reasons.append(f"accuracy on {int(tested):,} of the {int(all_test):,} test images")
     if dataset.get("subset"):
         reasons.append("the bundled subset of MNIST")
     return tuple(reasons)

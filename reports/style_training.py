@@ -181,7 +181,7 @@ def curves_sentence(s: StyleSet) -> str:
     worst = s.largest_gap()
     if worst is None:
         return "The styles' curves share no evaluation point, so they cannot be compared."
-    test = f" on all {s.test_images} test images" if s.test_images else ""
+    test = f" on {s.test_images} test images" if s.test_images else ""
     each, any_ = (("the one evaluation point",) * 2 if len(gaps) == 1 else
                   (f"each of the {len(gaps)} evaluation points",
                    f"any of the {len(gaps)} evaluation points"))

@@ -140,4 +140,4 @@ def test_one_evaluation_point_reads_as_one():
         entry["curve"] = [{"images": 4096, "epoch": 1.0, "time_s": 1.0, "test_acc": accs[1],
                            "train_loss": 0.5}]
     text = style_training.curves_sentence(_the_set(one))
-    assert "at the one evaluation point on all 10000 test images: premul" in text
+    assert "at the one evaluation point on 10000 test images: premul" in text

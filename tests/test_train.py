@@ -82,6 +82,8 @@ def test_onecycle_peaks_at_the_end_of_warmup():
     ({"epochs": 0}, "epochs must be a positive integer"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
     ({"train_limit": 0}, "train_limit must be a positive number"),
+    ({"test_limit": 0}, "test_limit must be a positive number"),
+    ({"precise_bn": -1}, "precise_bn must be a number of images >= 0"),
 ])
 def test_bad_config_is_a_usage_error(changes, words):
     with pytest.raises(UsageError, match=words):
@@ -164,3 +166,56 @@ def test_learns_on_the_bundled_subset(monkeypatch, tmp_path):
     assert record.test_images == len(ds.test_labels)
     assert record.epochs[-1].test_acc > 0.8  # chance is 0.1
     assert record.epochs[-1].train_loss < record.epochs[0].train_loss
+
+
+def test_test_limit_evaluates_a_balanced_subset_of_the_test_set():
+    data = _synthetic(n_test=40)
+    record = train.train(_tiny_model(), data, dataclasses.replace(FAST, test_limit=20), "cpu")
+    assert record.test_images == 20
+    model = _tiny_model()
+    trained = train.train(model, data, dataclasses.replace(FAST, test_limit=20), "cpu")
+    keep = tensors.select_balanced(data.y_test, 20)
+    assert torch.bincount(data.y_test[keep]).tolist() == [2] * 10
+    expected = train.evaluate(model, data.x_test[keep], data.y_test[keep], 16)
+    assert trained.epochs[-1].test_acc == expected  # the last evaluation, on those 20 images
+    assert train.train(_tiny_model(), data, dataclasses.replace(FAST, test_limit=500),
+                       "cpu").test_images == 40  # a limit above the set's size: all of it
+
+
+def _bn_model() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.BatchNorm2d(4, momentum=0.3),
+                         nn.ReLU(), nn.Flatten(), nn.Linear(4 * 13 * 13, 10))
+
+
+def test_precise_bn_sets_running_stats_to_the_average_of_batch_stats():
+    model, x = _bn_model(), _synthetic().x_train[:64]
+    weights = {k: v.clone() for k, v in model.state_dict().items()
+               if "running" not in k and "num_batches" not in k}
+    model.eval()
+    train.recompute_bn_stats(model, x, images=48, batch_size=16)  # 3 batches of 16
+    bn = model[1]
+    with torch.no_grad():
+        acts = model[0](x[:48])  # (48, 4, 13, 13)
+    batch_means = acts.view(3, 16, 4, -1).mean(dim=(1, 3))  # (3, 4)
+    torch.testing.assert_close(bn.running_mean, batch_means.mean(0))
+    batch_vars = acts.view(3, 16, 4, -1).transpose(1, 2).reshape(3, 4, -1).var(dim=2)  # unbiased
+    torch.testing.assert_close(bn.running_var, batch_vars.mean(0))
+    assert bn.momentum == 0.3 and model.training and int(bn.num_batches_tracked) == 3
+    for k, v in model.state_dict().items():
+        if k in weights:
+            assert torch.equal(v, weights[k]), k
+
+
+def test_precise_bn_runs_before_each_evaluation_and_only_when_asked(monkeypatch):
+    calls = []
+    real = train.recompute_bn_stats
+    monkeypatch.setattr(train, "recompute_bn_stats",
+                        lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    config = dataclasses.replace(FAST, evals_per_epoch=2)
+    train.train(_bn_model(), _synthetic(), config, "cpu")
+    assert calls == []
+    record = train.train(_bn_model(), _synthetic(), dataclasses.replace(config, precise_bn=64),
+                         "cpu")
+    assert calls == [64] * len(record.curve) == [64] * 4
+    assert record.options["precise_bn"] == 64
