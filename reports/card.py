@@ -35,8 +35,9 @@ def _commit(commit: dict) -> str:
 
 def _dataset(ds: dict) -> str:
     used = ds.get("train_used") or ds.get("train_count")
+    tested = ds.get("test_used") or ds.get("test_count")
     counts = f"{fmt.text(used)} of {fmt.text(ds.get('train_count'))} train images used, " \
-             f"{fmt.text(ds.get('test_count'))} test images"
+             f"{fmt.text(tested)} of {fmt.text(ds.get('test_count'))} test images"
     checked = "checksums verified" if ds.get("verified") else "checksums NOT verified"
     return f"{ds.get('name')} from {ds.get('source')} ({ds.get('location')}); {counts}; {checked}"
 

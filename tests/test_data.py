@@ -91,7 +91,7 @@ def test_bundled_subset_is_loud_balanced_and_verified():
     block = ds.as_dict()
     assert block["subset"] is True and block["train_used"] == block["train_count"] == 2000
     assert set(block) == {"name", "source", "location", "train_count", "test_count",
-                          "train_used", "verified", "subset", "files", "notes"}
+                          "train_used", "test_used", "verified", "subset", "files", "notes"}
     assert sum(p.stat().st_size for p in SUBSET.iterdir() if p.suffix == ".gz") < 600_000
 
 

@@ -125,13 +125,15 @@ def test_calibration_gemm_measures_something_plausible():
 
 
 def test_dataset_says_how_many_training_images_were_used():
-    block = {"train_count": 60000, "train_used": 60000}
+    block = {"train_count": 60000, "train_used": 60000, "test_count": 10000}
 
-    def run(images, status="ok"):
+    def run(images, status="ok", tested=10000):
         return schema.Training("t", "m", "v", "cpu", 0, status, None, 1, 1.0, [], None, 0.99,
-                               images, 10000, 1.0)
+                               images, tested, 1.0)
 
     assert assemble.dataset_used(block, [run(16384), run(8192)])["train_used"] == 16384
+    assert assemble.dataset_used(block, [run(4096, tested=2000)])["test_used"] == 2000
+    assert assemble.dataset_used(block, [run(4096, tested=2000), run(60000)])["test_used"] == 10000
     assert assemble.dataset_used(block, [run(None, "failed")])["train_used"] == 0
     assert assemble.dataset_used(block, [])["train_used"] == 0
     assert assemble.dataset_used(None, []) is None

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.store import results
-from bench.timing.profiles import PROFILES
+from bench.timing.profiles import PROFILES, SHORT_TEST_IMAGES
 from implementations import rnn
 from tests.conftest import ROOT, run_cli
 
@@ -110,6 +110,9 @@ def test_smoke_run_writes_complete_valid_results(smoke_run, mnist_dir):
     assert calibration["device"] == "cpu" and len(calibration["repetitions"]) == 2
     assert calibration["gemm_gflops"] > 0
     assert dataset["train_used"] == max(t["train_images"] for t in doc["training"])
+    # smoke evaluates on part of the test set (profiles.SHORT_TEST_IMAGES), and says so
+    assert dataset["test_used"] == max(t["test_images"] for t in doc["training"])
+    assert dataset["test_used"] == min(SHORT_TEST_IMAGES, dataset["test_count"])
     cnn = [b for b in doc["benchmarks"] if b["group"] == "cnn"]
     assert {b["params"]["family"] for b in cnn} == {"resnet", "mobilenetv2"}
     assert all(b["status"] == "ok" for b in cnn)

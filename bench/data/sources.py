@@ -54,7 +54,8 @@ class Dataset:
         return {
             "name": self.name, "source": self.source, "location": self.location,
             "train_count": len(self.train_labels), "test_count": len(self.test_labels),
-            "train_used": len(self.train_labels), "verified": self.verified,
+            "train_used": len(self.train_labels),
+            "test_used": len(self.test_labels), "verified": self.verified,
             "subset": self.subset, "files": dict(self.files), "notes": list(self.notes),
         }
 

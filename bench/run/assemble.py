@@ -55,11 +55,13 @@ def scaling(entries: list[dict]) -> list[schema.Scaling]:
 
 
 def dataset_used(dataset: dict | None, trained: list[schema.Training]) -> dict | None:
-    """The dataset block with `train_used`: the most training images any run used (0: none)."""
+    """The dataset block with `train_used` and `test_used`: the most training and test images
+    any run used (0: none)."""
     if dataset is None:
         return None
-    used = max((t.train_images or 0 for t in trained if t.status == "ok"), default=0)
-    return {**dataset, "train_used": used}
+    ok = [t for t in trained if t.status == "ok"]
+    return {**dataset, "train_used": max((t.train_images or 0 for t in ok), default=0),
+            "test_used": max((t.test_images or 0 for t in ok), default=0)}
 
 
 def write_results(out: Path, header: dict, entries: list[dict], plan, device: torch.device,

@@ -256,6 +256,9 @@ class DatasetInfo(Record):
     subset: bool
     files: dict
     notes: list[str]
+    # the most test images any training run evaluated on (short runs take a class-balanced
+    # part: the trainer's test_limit); None in files written before it was recorded
+    test_used: int | None = None
 
 
 @dataclass(frozen=True)

@@ -71,8 +71,8 @@ class TrainConfig:
     seed: int = 0  # seeds the shuffling and any randomness inside the model
     train_limit: int | None = None  # use a class-balanced subset of this many training images
     # evaluate on a class-balanced subset of this many test images (None: all of them): a short,
-    # indicative run spends more on evaluating than on training otherwise (quick: 10k test
-    # images took 37 s of its 98-s training phase on 2 cores, the 32-step trainings 50 s)
+    # indicative run spends almost as much on evaluating as on training otherwise (quick: the
+    # 10k test images took 37 s of its 98-s training phase on 2 cores, the trainings 50 s)
     test_limit: int | None = None
     # "precise BN" (Wu & Johnson 2021): before each evaluation, replace every BatchNorm layer's
     # running statistics by the plain average of its batch statistics over the first this many
