@@ -146,8 +146,13 @@ def test_quick_example_is_indicative():
     run = load_run(QUICK_RUN)
     fams = study_data.families(run)
     doc = json.loads(QUICK_RUN.read_text(encoding="utf-8"))
-    [used] = {t["train_images"] for t in doc["training"] if t["model"] in ("resnet", "mobilenetv2")}
+    cnn = [t for t in doc["training"] if t["model"] in ("resnet", "mobilenetv2")]
+    [used] = {t["train_images"] for t in cnn}
+    [tested] = {t["test_images"] for t in cnn}
+    assert tested < doc["dataset"]["test_count"] == 10000  # quick evaluates on part of the set
     assert fams and all(f.indicative == ("one seed per variant", f"short training on {used:,} of "
-                                         "the 60,000 training images") for f in fams)
+                                         "the 60,000 training images",
+                                         f"accuracy on {tested:,} of the 10,000 test images")
+                        for f in fams)
     note = study.indicative_text(fams)
     assert "indicative, not a finding" in note and study.COMMAND in note
