@@ -90,6 +90,19 @@ def mnist_dir() -> Path | None:
 
 
 @pytest.fixture
+def no_tf32():
+    """Full float32 in cuBLAS and cuDNN (TF32 off) for a GPU comparison against float32
+    references: with TF32 it would measure TF32's rounding, not the code under test."""
+    import torch
+
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = matmul.allow_tf32, cudnn.allow_tf32
+    matmul.allow_tf32 = cudnn.allow_tf32 = False
+    yield
+    matmul.allow_tf32, cudnn.allow_tf32 = saved
+
+
+@pytest.fixture
 def one_thread():
     """One torch thread for tests of tiny ops: on a busy 2-core machine two threads mostly wait
     on each other, which makes such tests many times slower."""

@@ -15,17 +15,9 @@ from implementations import cnn
 pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+    pytest.mark.usefixtures("no_tf32"),  # tests/conftest.py
 ]
 BATCH = 8
-
-
-@pytest.fixture(autouse=True)
-def no_tf32():
-    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
-    saved = matmul.allow_tf32, cudnn.allow_tf32
-    matmul.allow_tf32 = cudnn.allow_tf32 = False
-    yield
-    matmul.allow_tf32, cudnn.allow_tf32 = saved
 
 
 def _step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):

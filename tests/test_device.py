@@ -88,3 +88,10 @@ def test_synchronize_waits_only_for_cuda(monkeypatch):
     synchronize(torch.device("cuda", 0))
     synchronize("cuda")
     assert calls == [torch.device("cuda", 0), "cuda"]
+
+
+def test_no_tf32_fixture_turns_tf32_off_for_the_gpu_comparisons(no_tf32):
+    """The GPU parity tests (test_rnn_gpu, test_cnn_gpu) compare float32 against float32: the
+    shared fixture must really turn TF32 off in cuBLAS and cuDNN (settable without a GPU)."""
+    assert torch.backends.cuda.matmul.allow_tf32 is False
+    assert torch.backends.cudnn.allow_tf32 is False

@@ -29,19 +29,10 @@ from tests.test_rnn_parity import (
 pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+    pytest.mark.usefixtures("no_tf32"),  # tests/conftest.py
 ]
 CUDA_STYLES = rnn.styles("cuda") if torch.cuda.is_available() else []
 RTOL32 = 1e-4
-
-
-@pytest.fixture(autouse=True)
-def no_tf32():
-    """Full float32 in cuBLAS and cuDNN, or the comparison measures TF32, not the styles."""
-    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
-    saved = matmul.allow_tf32, cudnn.allow_tf32
-    matmul.allow_tf32 = cudnn.allow_tf32 = False
-    yield
-    matmul.allow_tf32, cudnn.allow_tf32 = saved
 
 
 def for_cell(case: Case, cell: str) -> Case:
