@@ -67,7 +67,8 @@ def describe(o: dict) -> str:
         text += f", on {o['train_limit']} training images"
     if o.get("evals_per_epoch"):
         n = o["evals_per_epoch"]
-        where = (f"{o['test_limit']} class-balanced test images" if o.get("test_limit")
+        # at most: a test set smaller than the limit (the bundled subset's 1000) is used whole
+        where = (f"at most {o['test_limit']} class-balanced test images" if o.get("test_limit")
                  else "the whole test set")
         text += (f"; {where} evaluated {'once' if n == 1 else f'{n} times'} per epoch, off the "
                  "clock")

@@ -79,3 +79,14 @@ def test_the_training_section_says_how_each_model_was_trained(tmp_path):
     assert "gradient norm clipped at 1" in section
     summary = next(p for p in paths if p.name == "summary.md").read_text(encoding="utf-8")
     assert "- **mobilenetv2**: Trained with SGD" in summary
+
+
+def test_a_short_runs_recipe_says_its_test_subset_and_precise_bn():
+    spec = next(s for s in PROFILES["quick"].train if s.kind == "cnn")
+    options = dataclasses.replace(TrainConfig(), **dict(spec.trainer)).options()
+    text = recipe.describe(options)
+    assert (f"at most {options['test_limit']} class-balanced test images evaluated once per "
+            "epoch, off the clock") in text
+    assert f"recomputed over {options['precise_bn']} training images first (precise BN)" in text
+    study = recipe.describe(_study_options())
+    assert "the whole test set evaluated" in study and "precise BN" not in study
