@@ -266,6 +266,9 @@ COMMANDS = {"run": cmd_run, "report": cmd_report, "compare": cmd_compare, "env":
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "run":
+            from bench.system.device import quiet_cuda_home_notice
+            quiet_cuda_home_notice()
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"mnistbench: error: {exc}", file=sys.stderr)

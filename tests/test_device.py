@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import random
+import subprocess
+import sys
 
 import pytest
 import torch
 
 from bench.errors import UsageError
 from bench.system import DEVICE_CHOICES
-from bench.system.device import resolve_device, set_seed, set_threads, synchronize
+from bench.system.device import (
+    quiet_cuda_home_notice,
+    resolve_device,
+    set_seed,
+    set_threads,
+    synchronize,
+)
 
 
 @pytest.fixture
@@ -95,3 +104,30 @@ def test_no_tf32_fixture_turns_tf32_off_for_the_gpu_comparisons(no_tf32):
     shared fixture must really turn TF32 off in cuBLAS and cuDNN (settable without a GPU)."""
     assert torch.backends.cuda.matmul.allow_tf32 is False
     assert torch.backends.cudnn.allow_tf32 is False
+
+
+@pytest.fixture
+def cpp_extension_logger():
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    before = logger.level
+    yield logger
+    logger.setLevel(before)
+
+
+@pytest.mark.parametrize("gpu, quiet", [(False, True), (True, False)])
+def test_cuda_home_notice_is_silenced_only_without_a_gpu(monkeypatch, cpp_extension_logger,
+                                                          gpu, quiet):
+    cpp_extension_logger.setLevel(logging.NOTSET)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    quiet_cuda_home_notice()
+    assert (cpp_extension_logger.level == logging.ERROR) is quiet
+    assert cpp_extension_logger.isEnabledFor(logging.WARNING) is not quiet
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the notice is about a machine without a GPU")
+def test_a_cpu_run_prints_no_cuda_home_notice_when_compile_loads_its_helpers():
+    code = ("from bench.system.device import quiet_cuda_home_notice; quiet_cuda_home_notice(); "
+            "import torch.utils.cpp_extension")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert "CUDA_HOME" not in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 
 import torch
@@ -41,3 +42,12 @@ def set_threads(threads: int | None) -> int:
             raise UsageError(f"--threads must be a positive integer, got {threads}")
         torch.set_num_threads(threads)
     return torch.get_num_threads()
+
+
+def quiet_cuda_home_notice() -> None:
+    """Silence torch's "No CUDA runtime is found, using CUDA_HOME=..." line on a machine without
+    a GPU: a CUDA build of torch logs it once per process when torch.compile first imports its
+    C++ extension helpers, it says nothing about the run, and a CPU user cannot act on it. Only
+    that module's logger is raised to ERROR, and only where no GPU is visible."""
+    if not torch.cuda.is_available():
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from bench.store import atomic
-from bench.system.device import set_threads
+from bench.system.device import quiet_cuda_home_notice, set_threads
 from bench.timing import calibrate
 from bench.timing.cases import all_cases
 from bench.timing.profiles import get_profile
@@ -70,6 +70,7 @@ def flops_recorded(progress: Path) -> frozenset[str]:
 
 def main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    quiet_cuda_home_notice()
     try:
         run_job(job)
     except KeyboardInterrupt:
