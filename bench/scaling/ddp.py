@@ -32,13 +32,13 @@ from bench.scaling.plan import shard
 from bench.store.schema import CurvePoint, Epoch, Training
 from bench.system.device import synchronize
 from bench.timing.profiles import ScalingSpec
+from bench.training.evaluation import count_correct
 from bench.training.modelinfo import count_params, flops_per_image
 from bench.training.optim import lr_factor
 from bench.training.speed import memory_format
 from bench.training.trainer import (
     Clock,
     TrainConfig,
-    count_correct,
     eval_points,
     make_loop,
     mean_or_none,

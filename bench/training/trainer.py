@@ -33,10 +33,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.data.tensors import Tensors, select_balanced
+from bench.data.tensors import Tensors
 from bench.errors import UsageError
 from bench.store.schema import CurvePoint, Epoch, Training
 from bench.system.device import set_seed, synchronize
+from bench.training.evaluation import balanced, evaluate, recompute_bn_stats
 from bench.training.modelinfo import count_params, flops_per_image
 from bench.training.optim import (  # noqa: F401 - WARMUP_*: part of the trainer's interface
     OPTIMIZERS,
@@ -188,55 +189,8 @@ def train_epoch(loop: EpochLoop, order: torch.Tensor, first_step: int, label: st
     return train_steps(loop, order, 0, steps, first_step, label)
 
 
-@torch.no_grad()
-def count_correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                  batch_size: int) -> torch.Tensor:
-    """How many of `x` the model classifies as `y`, in eval mode, batched (a device tensor: no
-    sync); the model is back in train mode after."""
-    model.eval()
-    correct = torch.zeros((), dtype=torch.int64, device=x.device)
-    for start in range(0, y.numel(), batch_size):
-        logits = model(x[start:start + batch_size])  # (B, 10)
-        correct += (logits.argmax(dim=1) == y[start:start + batch_size]).sum()
-    model.train()
-    return correct
-
-
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
-    """Test accuracy (fraction 0..1) in eval mode, batched; one sync at the end."""
-    return count_correct(model, x, y, batch_size).item() / y.numel()
-
-
-def _balanced(x: torch.Tensor, y: torch.Tensor,
-              limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-    if limit is None or limit >= y.numel():
-        return x, y
-    keep = select_balanced(y.cpu(), limit).to(y.device)  # the same subset to_tensors would keep
-    return x[keep], y[keep]
-
-
 def _training_set(tensors: Tensors, limit: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-    return _balanced(tensors.x_train, tensors.y_train, limit)
-
-
-@torch.no_grad()
-def recompute_bn_stats(model: nn.Module, x: torch.Tensor, images: int, batch_size: int) -> None:
-    """Precise BN: every BatchNorm layer's running mean and variance become the plain average of
-    its batch statistics over the first `images` of `x` (train-mode forwards, no gradients, the
-    weights untouched); the model is back in train mode after."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-             and m.track_running_stats]
-    if not norms or images < 1:
-        return
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average over the batches below
-    model.train()
-    for start in range(0, min(images, x.shape[0]), batch_size):
-        model(x[start:min(start + batch_size, images)])
-    for m, momentum in zip(norms, momenta, strict=True):
-        m.momentum = momentum
+    return balanced(tensors.x_train, tensors.y_train, limit)
 
 
 def make_loop(model: nn.Module, tensors: Tensors, config: TrainConfig,
@@ -292,7 +246,7 @@ def _run_epoch(loop: EpochLoop, tensors: Tensors, epoch: int, order: torch.Tenso
     cfg, n = loop.config, order.numel()
     steps = math.ceil(n / cfg.batch_size)
     label, done, time_s, loss_total, acc = f"epoch {epoch}/{cfg.epochs}", 0, 0.0, 0.0, 0.0
-    x_test, y_test = _balanced(tensors.x_test, tensors.y_test, cfg.test_limit)
+    x_test, y_test = balanced(tensors.x_test, tensors.y_test, cfg.test_limit)
     x_test = x_test.contiguous(memory_format=memory_format(cfg))
     for stop in eval_points(steps, cfg.evals_per_epoch):
         seg_s, loss = _segment(loop, order, done, stop, (epoch - 1) * steps + done, label)
