@@ -40,7 +40,6 @@ def balanced(x: torch.Tensor, y: torch.Tensor,
     return x[keep], y[keep]
 
 
-
 @torch.no_grad()
 def recompute_bn_stats(model: nn.Module, x: torch.Tensor, images: int, batch_size: int) -> None:
     """Precise BN: every BatchNorm layer's running mean and variance become the plain average of
