@@ -59,12 +59,13 @@ def torchrun_run(tmp_path_factory):
     """`torchrun --nnodes 1 --nproc-per-node 2 --rdzv-backend c10d --rdzv-endpoint HOST:PORT
     -m bench run --profile scaling ...`: (run dir, finished process)."""
     out = tmp_path_factory.mktemp("scaling") / "run"
+    logs = out.parent / "torchrun-logs"  # torchrun's own per-rank files (default: /tmp)
     env = {**os.environ, "MNISTBENCH_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
     env.pop("MNISTBENCH_KILL_RANK", None)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node",
            "2", "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{_free_port()}",
-           "-m", "bench", "run", "--profile", "scaling", "--device", "cpu", *RNN_ONLY,
-           "--out", str(out)]
+           "--log-dir", str(logs), "-m", "bench", "run", "--profile", "scaling", "--device",
+           "cpu", *RNN_ONLY, "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_BOUND_S * 3,
                           env=env, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -115,15 +116,19 @@ def test_the_report_shows_the_scaling_table_and_chart(torchrun_run):
 
 
 def test_a_rank_killed_mid_run_ends_the_run_keeping_the_finished_records(tmp_path):
-    out = tmp_path / "run"
+    out, temp = tmp_path / "run", tmp_path / "temp"
+    temp.mkdir()
     start = time.monotonic()
     proc = run_cli("run", "--profile", "scaling", "--nproc-per-node", "2", "--device", "cpu",
-                   *RNN_ONLY, "--out", str(out), env={"MNISTBENCH_KILL_RANK": f"1:{WS2}"},
+                   *RNN_ONLY, "--out", str(out),
+                   env={"MNISTBENCH_KILL_RANK": f"1:{WS2}", "TMPDIR": str(temp)},
                    timeout=RUN_BOUND_S * 3)
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr[-3000:]  # a recorded failure, like a failed case
     assert elapsed < RUN_BOUND_S, elapsed
     assert _left_behind(str(out)) == []
+    # the elastic agent's per-rank error files were read, then removed with their folder
+    assert [p.name for p in temp.iterdir() if "elastic" in p.name] == []
     records = _by_name(out)
     assert records[WS1]["status"] == "ok"  # finished before the kill: kept
     lost = records[WS2]

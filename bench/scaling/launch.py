@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import TextIO
 
@@ -114,11 +115,16 @@ def launch(opts: RunOptions, stream: TextIO) -> Path | None:
                   opts.report)
 
 
-def _config(launch_: checks.Launch):
+def _config(launch_: checks.Launch, log_dir: str):
+    """torchrun's settings; the agent's per-rank files (error files, logs) go under `log_dir`
+    (left to itself, the agent makes a /tmp/torchelastic_* folder per launch and never
+    removes it)."""
+    from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs
     from torch.distributed.launcher.api import LaunchConfig
 
     return LaunchConfig(
         min_nodes=launch_.nnodes, max_nodes=launch_.nnodes,
+        logs_specs=DefaultLogsSpecs(log_dir=log_dir),
         nproc_per_node=launch_.nproc_per_node, run_id="mnistbench-scaling",
         rdzv_backend="c10d", rdzv_endpoint=launch_.rdzv_endpoint,
         rdzv_configs={"join_timeout": launch_.rdzv_timeout_s}, max_restarts=0,
@@ -135,7 +141,8 @@ def _start(launch_: checks.Launch, argv: list[str], out: Path, stream: TextIO,
     os.environ["OMP_NUM_THREADS"] = str(launch_.threads)  # each rank's OpenMP pool
     os.environ["MNISTBENCH_LAUNCHER"] = "mnistbench run (elastic_launch)"
     try:
-        elastic_launch(_config(launch_), sys.executable)(*argv)
+        with tempfile.TemporaryDirectory(prefix="mnistbench-elastic-") as log_dir:
+            elastic_launch(_config(launch_, log_dir), sys.executable)(*argv)
     except ChildFailedError as exc:
         return _after_failure(exc, out, stream, report)
     except SignalException as exc:  # Ctrl-C (or a kill) reached the agent: it stopped the ranks
