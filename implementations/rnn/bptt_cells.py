@@ -1,11 +1,11 @@
 """The time loops of style `bptt`, one forward and one backward per cell (equations: bptt.py).
 
-Forward fills one gate buffer per step, (B, G*H) of a (T, B, G*H) history: the vanilla RNN
-receives the input projection of every step at once, the LSTM and GRU compute their step's
-projection into it; the recurrent GEMM adds to it in place and the gate activations overwrite
-it, which backward needs. Backward carries only dh (and an LSTM's dc) through the reversed
-loop, one GEMM per step, and returns the gate pre-activation gradients of every step, dG,
-from which bptt.py computes every weight, bias and input gradient with single GEMMs.
+Forward receives the input projection of every step, (T, B, G*H), made by one GEMM before the
+loop (bptt.py): step t's recurrent GEMM adds to its (B, G*H) slice in place and the gate
+activations overwrite it, which backward needs. Backward carries only dh (and an LSTM's dc)
+through the reversed loop, one GEMM per step, and returns the gate pre-activation gradients
+of every step, dG, from which bptt.py computes every weight, bias and input gradient with
+single GEMMs.
 
 What keeps the per-step cost down on CPU, where one step's tensors are small (B*H = 8192
 numbers at the MNIST shape) and each op's fixed cost matters:
@@ -81,35 +81,24 @@ def rnn_backward(dout: Tensor, dh: Tensor, out: Tensor, w_hh: Tensor, relu: bool
     return dg, dgs[0] @ w_hh if need_h0 else None
 
 
-def lstm_forward(x: Tensor, w_x: Tensor, b_x: Tensor | None, h0: Tensor, c0: Tensor,
-                 w_hh: Tensor, keep: bool = True) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """x (T, B, I), w_x = W_ih^T (I, 4H) and b_x (4H) with g doubled, w_hh likewise -> out
-    (T, B, H), and for backward (if `keep`) gates (T, B, 4H) = sigmoid i, f, tanh g, sigmoid o;
-    cells (T+1, B, H) = c0 .. c_T; tanh_c (T, B, H).
-
-    The input projection is done step by step, into the step's gate buffer just before the
-    recurrent GEMM adds to it: the buffer is then still in cache for that GEMM and the gate
-    nonlinearities. One (T*B, I) x (I, 4H) GEMM over all steps first (K = 28, a pass over a
-    3.7 MB buffer) was slower at the MNIST shape: measured with scripts/time_rnn_styles.py on
-    2 cores, 2 threads, the forward took 1.36-1.39x native's time in 3 runs that way, and
-    0.87-1.06x in 3 runs this way (GRU: 1.00x before, 0.81-0.83x after). Folding the bias
-    into the GEMM as a row (K = 29) measured slower again (1.12x)."""
-    steps, batch, hidden = x.size(0), x.size(1), c0.size(-1)
-    gates = _history(x.new_empty(batch, 4 * hidden), steps, keep)  # (T, B, 4H)
+def lstm_forward(gates: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor,
+                 keep: bool = True) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """gates (T, B, 4H) = x W_ih^T + b (g doubled), w_hh likewise -> out (T, B, H), and for
+    backward (if `keep`) gates overwritten with sigmoid i, f, tanh g, sigmoid o; cells
+    (T+1, B, H) = c0 .. c_T; tanh_c (T, B, H)."""
+    steps, batch, hidden = gates.size(0), gates.size(1), c0.size(-1)
     cells = _history(c0, steps + 1, keep)  # (T+1, B, H), cells[0] = c0
     cells[0] = c0
-    tanh_c, out = _history(c0, steps, keep), x.new_empty(steps, batch, hidden)
+    tanh_c, out = _history(c0, steps, keep), c0.new_empty(steps, batch, hidden)
     scratch = torch.empty_like(c0)  # (B, H)
     minus, plus = _signs(c0)
-    bias = None if b_x is None else b_x.expand(batch, -1).contiguous()  # (B, 4H)
     i, f, g, o = (part.unbind(0) for part in gates.unflatten(2, (4, -1)).unbind(2))
     c = cells.unbind(0)
     w_t, h = w_hh.t(), h0
-    for t, (x_t, gates_t, tc_t, h_t) in enumerate(zip(x.unbind(0), gates.unbind(0),
-                                                      tanh_c.unbind(0), out.unbind(0),
-                                                      strict=True)):
+    for t, (gates_t, tc_t, h_t) in enumerate(zip(gates.unbind(0), tanh_c.unbind(0),
+                                                 out.unbind(0), strict=True)):
         # x_t W_ih^T + b + h W_hh^T, then i, f, o done; g is sigmoid(2 a_g)
-        _affine(x_t, w_x, bias, gates_t).addmm_(h, w_t).sigmoid_()
+        gates_t.addmm_(h, w_t).sigmoid_()
         torch.lerp(minus, plus, g[t], out=g[t])  # g = tanh(a_g)
         torch.mul(f[t], c[t], out=c[t + 1]).addcmul_(i[t], g[t])  # c_t = f c_{t-1} + i g
         torch.add(c[t + 1], c[t + 1], out=scratch).sigmoid_()
@@ -145,26 +134,20 @@ def lstm_backward(dout: Tensor, dh: Tensor, dc: Tensor, gates: Tensor, cells: Te
     return dg, dgs[0] @ w_hh if need_h0 else None, dc
 
 
-def gru_forward(x: Tensor, w_x: Tensor, b_x: Tensor | None, h0: Tensor, w_hh: Tensor,
-                b_h: Tensor | None, keep: bool = True) -> tuple[Tensor, Tensor, Tensor]:
-    """x (T, B, I), w_x = W_ih^T (I, 3H), b_x = b_ih + [b_hr, b_hz, 0] (3H) with n doubled,
-    w_hh and b_h = [0, 0, b_hn] likewise -> out (T, B, H), and for backward gates (T, B, 3H)
-    = sigmoid r, z, tanh n; gh (T, B, 3H) = W_hh h + b_h (n block doubled), if `keep`. The
-    input projection is done step by step, as lstm_forward's."""
-    steps, batch, hidden = x.size(0), x.size(1), h0.size(-1)
-    gates = _history(x.new_empty(batch, 3 * hidden), steps, keep)  # (T, B, 3H)
-    gh, out = _history(gates[0], steps, keep), x.new_empty(steps, batch, hidden)
+def gru_forward(gates: Tensor, h0: Tensor, w_hh: Tensor, b_h: Tensor | None,
+                keep: bool = True) -> tuple[Tensor, Tensor, Tensor]:
+    """gates (T, B, 3H) = x W_ih^T + b_ih + [b_hr, b_hz, 0] (n block doubled), w_hh and
+    b_h = [0, 0, b_hn] likewise -> out (T, B, H), and for backward gates overwritten with
+    sigmoid r, z, tanh n; gh (T, B, 3H) = W_hh h + b_h (n block doubled), if `keep`."""
+    steps, batch, hidden = gates.size(0), gates.size(1), h0.size(-1)
+    gh, out = _history(gates[0], steps, keep), h0.new_empty(steps, batch, hidden)
     minus, plus = _signs(h0)
-    b_x = None if b_x is None else b_x.expand(batch, -1).contiguous()  # (B, 3H)
     b_h = None if b_h is None else b_h.expand(batch, -1).contiguous()  # (B, 3H)
     rz, r, z, n = (part.unbind(0) for part in (gates[..., :2 * hidden],
                                                *gates.split(hidden, 2)))
     gh_rz, gh_n = (part.unbind(0) for part in gh.split([2 * hidden, hidden], dim=2))
     w_t, h = w_hh.t(), h0
-    for t, (x_t, gates_t, gh_t, h_t) in enumerate(zip(x.unbind(0), gates.unbind(0),
-                                                      gh.unbind(0), out.unbind(0),
-                                                      strict=True)):
-        _affine(x_t, w_x, b_x, gates_t)
+    for t, (gh_t, h_t) in enumerate(zip(gh.unbind(0), out.unbind(0), strict=True)):
         _affine(h, w_t, b_h, gh_t)
         rz[t].add_(gh_rz[t]).sigmoid_()  # r, z
         n[t].addcmul_(r[t], gh_n[t]).sigmoid_()  # sigmoid(2 a_n)
