@@ -117,7 +117,9 @@ def input_grads(need_x: bool, need_w: bool, need_b: bool, dgx: Tensor, x: Tensor
                 w_ih: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
     """dX = dG_x W_ih, dW_ih = dG_x^T X and db_ih = sum dG_x; dgx (T*B, G*H)."""
     dx = (dgx @ w_ih).view(*x.shape[:2], -1) if need_x else None  # (T, B, I)
-    dw = dgx.t() @ x.reshape(dgx.size(0), -1) if need_w else None  # (G*H, I)
+    # (G*H, I) as the transpose of X^T dG_x: with I small (28 at the MNIST shape) that GEMM
+    # measured 30 % faster than dG_x^T X (2 cores, paired, 100 alternations, for G*H = 128-512)
+    dw = (x.reshape(dgx.size(0), -1).t() @ dgx).t() if need_w else None
     return dx, dw, dgx.sum(0) if need_b else None
 
 
