@@ -13,7 +13,7 @@ that each alternated the two ways 120 times, one GEMM over all steps was as fast
 forward (ratios 0.98-1.00), 3-5 % faster for its forward + backward and 6-9 % faster for the
 GRU's forward and forward + backward.)
 
-and saves what backward needs: the outputs h_t, the gate activations (and an LSTM's c_t and
+Forward saves what backward needs: the outputs h_t, the gate activations (and an LSTM's c_t and
 tanh c_t, a GRU's W_hh h + b_hh).
 
 Backward. Only dh (and an LSTM's dc) is carried backwards, one GEMM per step; the gradients of
