@@ -10,7 +10,7 @@ The input projection of all T steps is one GEMM before the loop, X (T*B, I) -> G
 (Each step projecting its own x_t into a cache-hot buffer just before the recurrent GEMM was
 tried for the LSTM and GRU. At the MNIST shape on 2 cores, 2 threads, in 3 fresh processes
 that each alternated the two ways 120 times, one GEMM over all steps was as fast for the LSTM
-forward (ratios 0.98-1.00), 3-5 % faster for its forward + backward and 6-9 % faster for the
+forward (ratios 0.98-1.00), 3-5 % faster for its forward + backward and 5-9 % faster for the
 GRU's forward and forward + backward.)
 
 Forward saves what backward needs: the outputs h_t, the gate activations (and an LSTM's c_t and
