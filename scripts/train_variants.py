@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", choices=DEVICE_CHOICES)
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     p.add_argument("--variants", nargs="*", help="family/shortcut names (default: all)")
-    p.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
+    p.add_argument("--epochs", type=float, default=DEFAULTS.epochs)
     p.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     p.add_argument("--lr", type=float, default=DEFAULTS.lr)
     p.add_argument("--schedule", default=DEFAULTS.schedule, choices=SCHEDULES)

@@ -79,7 +79,7 @@ def test_onecycle_peaks_at_the_end_of_warmup():
     ({"grad_clip": 0.0}, "grad_clip must be a positive norm"),
     ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
     ({"label_smoothing": -0.1}, r"label_smoothing must be in \[0, 1\)"),
-    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"epochs": 0}, "epochs must be a positive number"),
     ({"batch_size": 0}, "batch_size must be a positive integer"),
     ({"train_limit": 0}, "train_limit must be a positive number"),
     ({"test_limit": 0}, "test_limit must be a positive number"),

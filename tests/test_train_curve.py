@@ -48,6 +48,53 @@ def test_eval_points_split_the_epoch_evenly_and_end_it(steps, evals, expected):
     assert train.eval_points(steps, evals) == expected
 
 
+@pytest.mark.parametrize(("steps", "evals", "left", "expected"), [
+    (12, 4, 9, [3, 6, 9]),  # a cap on a point ends there
+    (12, 4, 8, [3, 6, 8]),  # between points: evaluated where the run ends
+    (469, 4, 352, [117, 234, 352]),  # 0.75 of full MNIST at batch 128
+    (12, 4, 12, [3, 6, 9, 12]),
+    (12, 4, 30, [3, 6, 9, 12]),  # later epochs left: the whole epoch
+    (12, 4, 2, [2]),
+])
+def test_eval_points_end_where_a_fractional_cap_ends(steps, evals, left, expected):
+    assert train.eval_points(steps, evals, left) == expected
+
+
+@pytest.mark.parametrize(("epochs", "steps", "passes"), [
+    (2, 24, 2), (0.75, 9, 1), (0.7, 8, 1), (1.5, 18, 2), (0.01, 1, 1)])
+def test_a_fractional_cap_is_a_number_of_steps_and_of_passes(epochs, steps, passes):
+    config = dataclasses.replace(CONFIG, epochs=epochs)  # 12 steps an epoch
+    assert train.total_steps(config, 96) == steps
+    assert train.passes(config) == passes
+
+
+def test_a_fractional_cap_trains_part_of_a_pass_with_the_schedule_spanning_it(monkeypatch):
+    seen = []
+    factor = train.lr_factor
+
+    def spy(schedule, step, total):
+        seen.append((step, total))
+        return factor(schedule, step, total)
+
+    monkeypatch.setattr(train, "lr_factor", spy)
+    record = _train(dataclasses.replace(CONFIG, epochs=1.5))  # 18 of 24 steps
+    assert seen == [(step, 18) for step in range(18)]  # the schedule ends at the cap
+    assert [p.images for p in record.curve] == [24, 48, 72, 96, 120, 144]
+    assert [p.epoch for p in record.curve] == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5]
+    assert [e.fraction for e in record.epochs] == [1.0, 0.5]
+    assert record.epochs[-1].test_acc == record.curve[-1].test_acc
+    check_record(Training, record.as_dict(), "training[0]", "test")
+    short = _train(dataclasses.replace(CONFIG, epochs=0.7))  # 8 steps: points 3, 6, 8
+    assert [p.images for p in short.curve] == [24, 48, 64]
+    assert [e.fraction for e in short.epochs] == [pytest.approx(64 / 96)]
+
+
+@pytest.mark.parametrize("epochs", [0, -1, float("nan"), float("inf"), "1"])
+def test_a_cap_that_is_not_a_positive_number_is_refused(epochs):
+    with pytest.raises(train.UsageError, match="epochs must be a positive number"):
+        train.TrainConfig(epochs=epochs)
+
+
 def test_the_curve_has_a_point_at_every_evaluation():
     record = _train()
     assert [p.images for p in record.curve] == [24, 48, 72, 96, 120, 144, 168, 192]

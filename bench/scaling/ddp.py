@@ -42,6 +42,7 @@ from bench.training.trainer import (
     eval_points,
     make_loop,
     mean_or_none,
+    passes,
 )
 
 
@@ -269,7 +270,8 @@ class TargetRun:
         """Train one epoch between its evaluation points; True when the run stops here."""
         done, begin_s, begin_seen, loss_total = 0, self.clock.train_s, self.clock.seen, 0.0
         stop_now = False
-        for stop in eval_points(self.steps, self.config.evals_per_epoch):
+        steps_left = self.total_steps - (epoch - 1) * self.steps
+        for stop in eval_points(self.steps, self.config.evals_per_epoch, steps_left):
             loss_total += self._segment(order, epoch, done, stop)
             done = stop
             stop_now = self.config.stop_at_target and self.clock.time_to_target is not None
@@ -283,7 +285,7 @@ class TargetRun:
 
     def run(self, name: str, model_name: str, variant: str | None) -> Training:
         generator = torch.Generator().manual_seed(self.config.seed)  # the same on every rank
-        for epoch in range(1, self.config.epochs + 1):
+        for epoch in range(1, passes(self.config) + 1):
             order = torch.randperm(self.n, generator=generator).to(self.member.device)  # (N,)
             if self._epoch(epoch, order):
                 break

@@ -14,6 +14,8 @@ training clock stops around every evaluation (its cost goes to `eval_s`), and ar
 (`compile_s`), so `time_s` and `time_to_target_s` are training time only. With `stop_at_target` a
 run ends at the first point that reaches `target_acc`; `epochs` is the cap, and the LR schedule
 spans the cap whether or not the run stops early, so a run's first points do not depend on it.
+The cap may be a fraction: 0.75 trains the first three quarters of one seeded permutation of the
+whole training set (every image equally likely to be seen), the last point at the cap.
 
 The step loop adds as little as it can to a bare forward + backward + step: batches are index
 slices of one seeded permutation per epoch, the loss is summed on the device and read only at
@@ -54,7 +56,8 @@ PROGRESS_INTERVAL_S = 0.25  # at most ~4 progress lines a second
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 2  # the cap; the schedule spans it. 2: every CNN variant reaches 99 % by then
+    # the cap, in epochs; the schedule spans it. A fraction stops part-way through the last pass
+    epochs: float = 2
     batch_size: int = 128  # small enough for many updates per epoch, big enough to keep BLAS busy
     optimizer: str = "sgd"  # sgd (the CNNs) | adam | rmsprop (the row-by-row RNN)
     lr: float = 0.1  # peak LR; onecycle's warm-up makes this safe from the first step
@@ -93,7 +96,11 @@ class TrainConfig:
             if getattr(self, name) not in allowed:
                 raise UsageError(f"unknown {name} {getattr(self, name)!r}: "
                                  f"choose one of {', '.join(allowed)}")
-        for name in ("epochs", "batch_size", "eval_batch_size", "evals_per_epoch"):
+        if not (isinstance(self.epochs, (int, float)) and not isinstance(self.epochs, bool)
+                and math.isfinite(self.epochs)
+                and self.epochs > 0):
+            raise UsageError(f"training epochs must be a positive number, got {self.epochs}")
+        for name in ("batch_size", "eval_batch_size", "evals_per_epoch"):
             if getattr(self, name) < 1:
                 raise UsageError(f"training {name} must be a positive integer, "
                                  f"got {getattr(self, name)}")
@@ -113,11 +120,28 @@ class TrainConfig:
         return {k: v for k, v in dataclasses.asdict(self).items() if k != "seed"}
 
 
-def eval_points(steps_per_epoch: int, evals_per_epoch: int) -> list[int]:
+def eval_points(steps_per_epoch: int, evals_per_epoch: int,
+                steps_left: int | None = None) -> list[int]:
     """The step counts within an epoch after which the model is evaluated: equal shares of the
-    epoch, the last one its end (fewer points when the epoch has fewer steps than asked)."""
-    return sorted({max(1, round(k * steps_per_epoch / evals_per_epoch))
-                   for k in range(1, evals_per_epoch + 1)})
+    epoch, the last one its end (fewer points when the epoch has fewer steps than asked). With
+    `steps_left` below the epoch's steps (a fractional cap ends in this epoch), the points before
+    it and then `steps_left` itself: the run is evaluated where it ends."""
+    points = sorted({max(1, round(k * steps_per_epoch / evals_per_epoch))
+                     for k in range(1, evals_per_epoch + 1)})
+    if steps_left is None or steps_left >= steps_per_epoch:
+        return points
+    return [p for p in points if p < steps_left] + [max(1, steps_left)]
+
+
+def total_steps(config: TrainConfig, images: int) -> int:
+    """The steps the cap allows (the schedule's length): `epochs` passes of `images`, rounded to
+    whole steps, at least one."""
+    return max(1, round(config.epochs * math.ceil(images / config.batch_size)))
+
+
+def passes(config: TrainConfig) -> int:
+    """How many epochs (permutations) the cap reaches into: 0.75 -> 1, 2 -> 2, 2.5 -> 3."""
+    return max(1, math.ceil(config.epochs - 1e-9))
 
 
 class _Ticker:
@@ -198,8 +222,8 @@ def make_loop(model: nn.Module, tensors: Tensors, config: TrainConfig,
     """The optimizer and training set for `config`; `model` must already be on the device."""
     x, y = _training_set(tensors, config.train_limit)
     x = x.contiguous(memory_format=memory_format(config))
-    total_steps = config.epochs * math.ceil(y.numel() / config.batch_size)
-    return EpochLoop(model, make_optimizer(model, config), x, y, config, total_steps,
+    return EpochLoop(model, make_optimizer(model, config), x, y, config,
+                     total_steps(config, y.numel()),
                      _Ticker(progress))
 
 
@@ -245,10 +269,10 @@ def _run_epoch(loop: EpochLoop, tensors: Tensors, epoch: int, order: torch.Tenso
     """Train one epoch in segments between evaluation points; (its record, stop now?)."""
     cfg, n = loop.config, order.numel()
     steps = math.ceil(n / cfg.batch_size)
-    label, done, time_s, loss_total, acc = f"epoch {epoch}/{cfg.epochs}", 0, 0.0, 0.0, 0.0
+    label, done, time_s, loss_total, acc = f"epoch {epoch}/{cfg.epochs:g}", 0, 0.0, 0.0, 0.0
     x_test, y_test = balanced(tensors.x_test, tensors.y_test, cfg.test_limit)
     x_test = x_test.contiguous(memory_format=memory_format(cfg))
-    for stop in eval_points(steps, cfg.evals_per_epoch):
+    for stop in eval_points(steps, cfg.evals_per_epoch, loop.total_steps - (epoch - 1) * steps):
         seg_s, loss = _segment(loop, order, done, stop, (epoch - 1) * steps + done, label)
         images = min(n, stop * cfg.batch_size) - done * cfg.batch_size
         clock.train_s, clock.seen = clock.train_s + seg_s, clock.seen + images
@@ -288,7 +312,7 @@ def train(model: nn.Module, tensors: Tensors, config: TrainConfig, device: torch
     n, clock = loop.y.numel(), Clock()
     epochs: list[Epoch] = []
     curve: list[CurvePoint] = []
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1, passes(config) + 1):
         order = torch.randperm(n, generator=generator).to(device)  # (N,)
         record, stop = _run_epoch(loop, tensors, epoch, order, clock, curve)
         epochs.append(record)
