@@ -65,7 +65,7 @@ def test_named_styles_and_variants_are_registered(profile):
 def test_training_specs_are_sane(profile):
     assert profile.train
     for spec in profile.train:
-        assert spec.epochs >= 1 and spec.batch_size > 0
+        assert spec.epochs > 0 and spec.batch_size > 0
         assert spec.train_limit is None or spec.train_limit >= spec.batch_size
         assert spec.seeds and len(set(spec.seeds)) == len(spec.seeds) and min(spec.seeds) >= 0
         assert spec.lr is None or spec.lr > 0

@@ -28,7 +28,7 @@ def test_the_studys_recipe_names_every_choice_it_makes():
     assert f"peak LR {options['lr']:g}" in text and "onecycle schedule (25 % of the steps" in text
     assert f"batch {options['batch_size']}" in text
     assert f"weight decay {options['weight_decay']:g}" in text
-    assert "at most 1 epoch (the schedule spans the cap)" in text
+    assert f"at most {options['epochs']:g} epoch (the schedule spans the cap)" in text
     assert "at or above 99 % test accuracy" in text
     assert f"evaluated {options['evals_per_epoch']} times per epoch, off the clock" in text
     assert "NHWC activations" in text and "torch.compile" not in text

@@ -44,7 +44,7 @@ class TrainSpec:
     # (implementations.rnn.styles(device), issue 13)
     model: str | None
     variant: str | None
-    epochs: int
+    epochs: float  # the cap (bench.training.trainer.TrainConfig.epochs): may be a fraction
     train_limit: int | None  # None = the whole training set (evaluation: the trainer's test_limit)
     seeds: tuple[int, ...] = (0,)
     batch_size: int = 128
@@ -117,12 +117,21 @@ def _cnn_runs(variants, epochs, train_limit, seeds=(0,)) -> tuple[TrainSpec, ...
 
 
 # The dimension-matching study (issue #12), MLPerf-style: every CNN variant trained until the
-# first quarter-epoch evaluation on the whole test set reaches 99 %, capped at 1 epoch (the LR
-# schedule spans the cap), 5 seeds each. The trainer's options are the same for every variant.
-# One epoch at peak LR 0.4 (measured, resnet/zeropad seed 0, onecycle over 1 epoch: lr 0.1 ->
-# 98.59 %, 0.2 -> 98.93 %, 0.4 -> 99.05 %); a 2-epoch cap reached 99 % only at 1.75 epochs and
-# would not fit the study in 45 minutes.
-STUDY_CNN_EPOCHS = 1
+# first quarter-epoch evaluation on the whole test set reaches 99 %, capped at 0.75 epoch (the LR
+# schedule spans the cap; the last point is at the cap), 5 seeds each, batch 64 at peak LR 0.4.
+# The trainer's options are the same for every variant. Measured on the 2-core machine (class-
+# balanced subsets standing in for the fraction of a pass, one process per run):
+# - batch 128 (the recipe before): resnet/plain after 0.6 epoch 98.74-98.83 % (3 seeds), after
+#   0.7 epoch 98.87 % (2 seeds), after 1 epoch 99.10-99.19 %; so time to 99 % was a whole epoch;
+# - batch 64, peak LR 0.4: resnet/plain after 0.6 epoch 98.97 and 99.09 %, after 0.7 epoch
+#   99.09-99.19 % (3 seeds, 40-42 s of training), after 1 epoch 99.26-99.30 %; per image a step
+#   at batch 64 cost the same as at 128; peak LR 0.2 at batch 64: 98.82-99.04 %;
+# - batch 64, 0.75 epoch: resnet/projection (the variant that misses most) 99.17, 99.00, 99.15,
+#   98.98, 99.06 % (seeds 0-4).
+# (Before: one epoch at peak LR 0.4, resnet/zeropad seed 0, onecycle over 1 epoch at batch 128:
+# lr 0.1 -> 98.59 %, 0.2 -> 98.93 %, 0.4 -> 99.05 %.)
+STUDY_CNN_EPOCHS = 0.75
+STUDY_CNN_BATCH = 64
 STUDY_CNN_LR = 0.4
 STUDY_SEEDS = (0, 1, 2, 3, 4)
 CNN_TIME_TO_TARGET: tuple[tuple[str, object], ...] = (
@@ -186,7 +195,8 @@ def _rnn_every_style(train_limit: int, evals: int, test_limit: int | None = None
 
 
 _STUDY_TRAIN = (TrainSpec("cnn", None, None, STUDY_CNN_EPOCHS, None, STUDY_SEEDS,
-                          lr=STUDY_CNN_LR, trainer=CNN_TIME_TO_TARGET),
+                          batch_size=STUDY_CNN_BATCH, lr=STUDY_CNN_LR,
+                          trainer=CNN_TIME_TO_TARGET),
                 _rnn_classifier("native"), _rnn_every_style(STUDY_STYLE_IMAGES, 4))
 
 # smoke's budget (75 s on 2 cores) leaves out, for the LSTM and GRU only, the two styles that
@@ -293,7 +303,7 @@ PROFILES: dict[str, Profile] = {
         summary="the dimension-matching study (issue #12): every CNN variant trained to 99 % "
                 "with 5 seeds on full MNIST, the RNN classifier (15 epochs native, 256 steps "
                 "in every style), and every variant's timed inference and train step "
-                "(62 min on the 2-core machine; the goal is 45)",
+                "(on the 2-core machine the goal is 45 min)",
         rnn_passes=(),
         rnn_cells=(),
         rnn_extra_shapes=(),
@@ -337,6 +347,7 @@ class ScalingSpec:
 # are the single-device ones, so time-to-target compares like with like (bench.scaling.plan
 # states the LR rule). 128: the trainer's CNN batch; 64 per rank at world size 2.
 SCALING_BATCH = 128
+SCALING_CNN_EPOCHS = 1  # the cap at which the figures below were measured
 # The ResNet-8 without shortcuts: after one epoch at the study's peak LR 0.4 it has the widest
 # margin over 99 % of the ResNet variants for seed 0 (99.09 %; zeropad 99.03 %, and 99.00 % vs
 # 98.97 % at world sizes 1 and 2 on the 2-core CPU), and the fastest step on the CPU.
@@ -371,7 +382,7 @@ PROFILES["scaling"] = Profile(
     cnn_variants=_SCALING_CNN,
     cnn_passes=("train_step",),
     cnn_batch=SCALING_BATCH,
-    train=tuple(TrainSpec("cnn", family, shortcut, STUDY_CNN_EPOCHS, None,
+    train=tuple(TrainSpec("cnn", family, shortcut, SCALING_CNN_EPOCHS, None,
                           batch_size=SCALING_BATCH, lr=STUDY_CNN_LR,
                           trainer=_SCALING_CNN_TRAINER) for family, shortcut in _SCALING_CNN)
     + (TrainSpec("rnn", "rnn-classifier", "native", 2, None, batch_size=SCALING_BATCH,
