@@ -203,9 +203,15 @@ def pareto_chart(summary: pd.DataFrame, time_col: str, time_label: str, title: s
         return _svg(fig, title, salt)
 
 
+def _epochs_trained(e: dict) -> float:
+    """Where an epoch record ended, in epochs: a partial last epoch (a fractional cap, a stop at
+    the target) at its fraction, 0.75 rather than 1."""
+    return round(e["epoch"] - 1 + e.get("fraction", 1.0), 3)
+
+
 def _curve(ax, runs: pd.DataFrame, metric: str, color: str, label: str, percent: bool) -> None:
-    rows = [{"epoch": e["epoch"], "value": e[metric]} for eps in runs["epochs"] for e in eps
-            if e.get(metric) is not None]
+    rows = [{"epoch": _epochs_trained(e), "value": e[metric]} for eps in runs["epochs"]
+            for e in eps if e.get(metric) is not None]
     if not rows:
         return
     per_epoch = pd.DataFrame(rows).groupby("epoch")["value"].agg(["mean", "min", "max"])
@@ -224,8 +230,8 @@ def curves_chart(training: pd.DataFrame, title: str, colors: dict[str, str], sal
             color = colors.get(label, _COLORS[0])
             _curve(acc_ax, runs, "test_acc", color, name, percent=True)
             _curve(loss_ax, runs, "train_loss", color, name, percent=False)
-        acc_ax.set(xlabel="epoch", ylabel="test accuracy (%)", title="Test accuracy")
-        loss_ax.set(xlabel="epoch", ylabel="train loss", title="Train loss")
+        acc_ax.set(xlabel="epochs trained", ylabel="test accuracy (%)", title="Test accuracy")
+        loss_ax.set(xlabel="epochs trained", ylabel="train loss", title="Train loss")
         last = max((len(e) for e in training["epochs"]), default=1)
         for ax in (acc_ax, loss_ax):  # whole epochs only, with room around a single one
             ax.set_xticks(range(1, last + 1, max(1, last // 10)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import matplotlib.axes
 import numpy as np
 import pandas as pd
 import pytest
@@ -200,3 +201,22 @@ def test_chart_escapes_text_and_has_a_title():
     assert "<title>&lt;script&gt;t&lt;/script&gt;</title>" in svg
     assert "$x$" in svg  # math parsing is off: a dollar is just a dollar
     assert 'loop"&lt;img src=x' in svg
+
+
+def test_the_training_chart_places_a_partial_epoch_where_it_ended(monkeypatch):
+    # a 0.75-epoch cap (or a stop at the target) ends inside epoch 1: plotted at 0.75, not 1
+    plotted, plot = [], matplotlib.axes.Axes.plot
+
+    def spy(self, x, y, **kw):
+        plotted.append((list(x), list(y)))
+        return plot(self, x, y, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy)
+    epochs = [[{"epoch": 1, "test_acc": 0.99, "train_loss": 0.1, "fraction": 0.75}],
+              [{"epoch": 1, "test_acc": 0.98, "train_loss": 0.2, "fraction": 1.0},
+               {"epoch": 2, "test_acc": 0.991, "train_loss": 0.1, "fraction": 0.5}]]
+    training = pd.DataFrame({"label": ["a", "b"], "device": ["cpu", "cpu"], "seed": [0, 0],
+                             "epochs": epochs})
+    charts.curves_chart(training, "curves", {}, "salt")
+    assert ([0.75], [pytest.approx(99.0)]) in plotted  # accuracy, in %
+    assert ([1.0, 1.5], [pytest.approx(98.0), pytest.approx(99.1)]) in plotted
