@@ -38,9 +38,9 @@ def _epochs(o: dict) -> str:
     epochs = o.get("epochs")
     unit = "epoch" if epochs is not None and epochs <= 1 else "epochs"
     if o.get("stop_at_target") and o.get("target_acc") is not None:
-        return (f"at most {epochs} {unit} (the schedule spans the cap), stopped at the first "
+        return (f"at most {epochs:g} {unit} (the schedule spans the cap), stopped at the first "
                 f"evaluation at or above {o['target_acc'] * 100:g} % test accuracy")
-    return f"{epochs} {unit}"
+    return f"{epochs:g} {unit}"
 
 
 def describe(o: dict) -> str:

@@ -61,11 +61,12 @@ def test_eval_points_end_where_a_fractional_cap_ends(steps, evals, left, expecte
 
 
 @pytest.mark.parametrize(("epochs", "steps", "passes"), [
-    (2, 24, 2), (0.75, 9, 1), (0.7, 8, 1), (1.5, 18, 2), (0.01, 1, 1)])
+    (2, 24, 2), (0.75, 9, 1), (0.7, 8, 1), (1.5, 18, 2), (0.01, 1, 1),
+    (1.01, 12, 1)])  # rounds to a whole epoch's steps: no second pass with no step in it
 def test_a_fractional_cap_is_a_number_of_steps_and_of_passes(epochs, steps, passes):
     config = dataclasses.replace(CONFIG, epochs=epochs)  # 12 steps an epoch
     assert train.total_steps(config, 96) == steps
-    assert train.passes(config) == passes
+    assert train.passes(steps, 12) == passes
 
 
 def test_a_fractional_cap_trains_part_of_a_pass_with_the_schedule_spanning_it(monkeypatch):
@@ -84,6 +85,9 @@ def test_a_fractional_cap_trains_part_of_a_pass_with_the_schedule_spanning_it(mo
     assert [e.fraction for e in record.epochs] == [1.0, 0.5]
     assert record.epochs[-1].test_acc == record.curve[-1].test_acc
     check_record(Training, record.as_dict(), "training[0]", "test")
+    just_over = _train(dataclasses.replace(CONFIG, epochs=1.01))  # rounds to 12 steps
+    assert [p.images for p in just_over.curve] == [24, 48, 72, 96]
+    assert len(just_over.epochs) == 1
     short = _train(dataclasses.replace(CONFIG, epochs=0.7))  # 8 steps: points 3, 6, 8
     assert [p.images for p in short.curve] == [24, 48, 64]
     assert [e.fraction for e in short.epochs] == [pytest.approx(64 / 96)]

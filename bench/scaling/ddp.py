@@ -285,7 +285,7 @@ class TargetRun:
 
     def run(self, name: str, model_name: str, variant: str | None) -> Training:
         generator = torch.Generator().manual_seed(self.config.seed)  # the same on every rank
-        for epoch in range(1, passes(self.config) + 1):
+        for epoch in range(1, passes(self.total_steps, self.steps) + 1):
             order = torch.randperm(self.n, generator=generator).to(self.member.device)  # (N,)
             if self._epoch(epoch, order):
                 break

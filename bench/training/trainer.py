@@ -139,9 +139,11 @@ def total_steps(config: TrainConfig, images: int) -> int:
     return max(1, round(config.epochs * math.ceil(images / config.batch_size)))
 
 
-def passes(config: TrainConfig) -> int:
-    """How many epochs (permutations) the cap reaches into: 0.75 -> 1, 2 -> 2, 2.5 -> 3."""
-    return max(1, math.ceil(config.epochs - 1e-9))
+def passes(steps: int, steps_per_epoch: int) -> int:
+    """How many epochs (permutations) `steps` reach into (`total_steps`): 0.75 of an epoch's
+    steps -> 1, 2 epochs' -> 2, 2.5 -> 3. Counted from the steps, so no epoch is begun that the
+    rounded cap leaves no step in."""
+    return max(1, math.ceil(steps / steps_per_epoch))
 
 
 class _Ticker:
@@ -312,7 +314,7 @@ def train(model: nn.Module, tensors: Tensors, config: TrainConfig, device: torch
     n, clock = loop.y.numel(), Clock()
     epochs: list[Epoch] = []
     curve: list[CurvePoint] = []
-    for epoch in range(1, passes(config) + 1):
+    for epoch in range(1, passes(loop.total_steps, math.ceil(n / config.batch_size)) + 1):
         order = torch.randperm(n, generator=generator).to(device)  # (N,)
         record, stop = _run_epoch(loop, tensors, epoch, order, clock, curve)
         epochs.append(record)
