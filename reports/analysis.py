@@ -30,16 +30,33 @@ BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
 
 def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool) -> tuple[list, list, str]:
     """The units B against A is judged over (rows of bench frames), and their basis: passes
-    adjusted for their controls (bench.timing.stats.control_adjusted) when `adjusted` (one
-    machine and device, one control) and both sides have controls, raw passes otherwise,
-    repetitions when a side has no passes (older files)."""
+    adjusted for their controls when `adjusted` (one machine and device, one control) and both
+    sides have controls (by state, bench.timing.stats.state_adjusted, when the machine shows a
+    fast and a slow state, `pair_split`; else by the slope on the control,
+    stats.control_adjusted), raw passes otherwise, repetitions when a side has no passes
+    (older files)."""
     if len(a["pass_raw"]) and len(b["pass_raw"]):
         if adjusted and len(a["pass_control"]) and len(b["pass_control"]):
-            units_a, units_b, _ = stats.control_adjusted(a["pass_raw"], a["pass_control"],
-                                                         b["pass_raw"], b["pass_control"])
+            split = pair_split(a, b)
+            if split is not None:
+                units_a, units_b, _ = stats.state_adjusted(a["pass_raw"], a["pass_control"],
+                                                           b["pass_raw"], b["pass_control"],
+                                                           split)
+            else:
+                units_a, units_b, _ = stats.control_adjusted(a["pass_raw"], a["pass_control"],
+                                                             b["pass_raw"], b["pass_control"])
             return units_a, units_b, "adjusted"
         return a["pass_raw"], b["pass_raw"], "passes"
     return a["rep_samples"], b["rep_samples"], "repetitions"
+
+
+def pair_split(a: pd.Series, b: pd.Series) -> float | None:
+    """The fast/slow state threshold for judging B against A on one machine: the mean of the
+    two runs' own (`control_split`), or the one that found two states (a run spent wholly in
+    one state finds none), or None (no states: the slope on the control is used)."""
+    splits = [s for s in (a.get("control_split"), b.get("control_split"))
+              if s is not None and not pd.isna(s)]
+    return float(sum(splits) / len(splits)) if splits else None
 
 
 def verdict(a: pd.Series, b: pd.Series, key: str, adjusted: bool) -> stats.Verdict:

@@ -14,12 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from bench.store import results as bench_results
-from bench.timing.stats import pass_controls, pass_units
+from bench.timing.stats import pass_controls, pass_units, state_split
 
 BENCH_COLUMNS = ["name", "group", "groups", "implementation", "device", "pass", "status",
                  "error", "median", "iqr", "q1", "q3", "rounds", "samples", "rep_medians",
-                 "rep_samples", "pass_raw", "pass_control", "spread", "unstable", "flops",
-                 "gflops", "compile_s", "noisy",
+                 "rep_samples", "pass_raw", "pass_control", "control_split", "spread",
+                 "unstable", "flops", "gflops", "compile_s", "noisy",
                  "warnings", "params", "cell", "family", "shortcut", "config"]
 TRAIN_COLUMNS = ["label", "model", "variant", "device", "seed", "params_count", "flops",
                  "final_acc", "final_loss", "epochs", "time_to_target_s", "target_acc",
@@ -101,6 +101,7 @@ def _bench_row(case: dict) -> dict:
         "rep_samples": [list(r["stats"]["samples"]) for r in reps],
         "pass_raw": pass_units(reps, adjusted=False),
         "pass_control": pass_controls(reps),
+        "control_split": None,  # bench_frame: the run's state split on this device
         "spread": case.get("spread"), "unstable": bool(case.get("unstable")),
         "flops": case.get("flops"), "gflops": case.get("gflops"),
         "compile_s": case.get("compile_s"), "noisy": bool(case.get("noisy")),
@@ -117,12 +118,19 @@ def bench_frame(cases: list[dict]) -> pd.DataFrame:
     `rep_medians` holds each ok repetition's median, `rep_samples` its raw rounds; `pass_raw`
     the rounds of every pass and `pass_control` each pass's (repetition, control) (empty for
     files without passes): the units bench.timing.stats.compare takes, adjusted for the control
-    by reports.analysis.verdict_units.
+    by reports.analysis.verdict_units; `control_split` the log-control threshold between the
+    machine's fast and slow state over every pass of the run on that device (None: no two
+    states; bench.timing.stats.state_split).
     """
     frame = pd.DataFrame([_bench_row(c) for c in cases], columns=BENCH_COLUMNS)
     for column in ("median", "iqr", "q1", "q3", "compile_s", "spread", "flops", "gflops"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["rounds"] = pd.to_numeric(frame["rounds"], errors="coerce").astype("Int64")
+    for rows in frame.groupby("device").groups.values():  # one machine state per device
+        split = state_split([c for controls in frame.loc[rows, "pass_control"]
+                             for _, c in controls])
+        frame.loc[rows, "control_split"] = split
+    frame["control_split"] = frame["control_split"].astype(object)
     return frame
 
 

@@ -125,6 +125,60 @@ def test_the_adjustment_takes_out_only_as_much_of_the_control_as_the_case_follow
     assert analysis.verdict(a, slower, "k", adjusted=True).verdict == "slower"
 
 
+FAST, SLOW = 0.39e-3, 0.47e-3  # a 2-core VM's control in its two states (measured: 1.2x apart)
+
+
+def _two_state(rng, level: float, states: list[list[int]], response: float = 2.0,
+               split: float | None = None) -> pd.Series:
+    """A case on a machine with a fast and a slow state (one list per repetition, a 0/1 state
+    per pass): the slow state slows its control 1.2x but the case `response` times (a small-op
+    RNN step there: 2x). `split` stands for the run's own state split (bench_frame)."""
+    repetitions = []
+    for rep_states in states:
+        samples, meta = [], []
+        for slow in rep_states:
+            noise = 1 + 0.02 * rng.standard_normal(3)
+            samples += list(level * (response if slow else 1.0) * noise)
+            meta.append({"rounds": 3, "control_s": (SLOW if slow else FAST)
+                         * (1 + 0.02 * rng.standard_normal())})
+        repetitions.append(_rep(samples, meta))
+    units, controls = (stats.pass_units(repetitions, adjusted=False),
+                       stats.pass_controls(repetitions))
+    if split is None:
+        split = stats.state_split([c for _, c in controls])
+    return pd.Series({"rep_samples": [r["stats"]["samples"] for r in repetitions],
+                      "pass_raw": units, "pass_control": controls, "control_split": split})
+
+
+def test_state_split_finds_two_states_and_only_two():
+    rng = np.random.default_rng(4)
+    two = [*(FAST * (1 + 0.02 * rng.standard_normal(300))),
+           *(SLOW * (1 + 0.02 * rng.standard_normal(200))), 2e-3]  # and one stray pass
+    split = stats.state_split(two)
+    assert np.log(FAST * 1.03) < split < np.log(SLOW / 1.03)
+    assert stats.state_split(list(FAST * (1 + 0.02 * rng.standard_normal(300)))) is None
+
+
+def test_a_run_spent_in_the_slow_state_is_judged_by_the_case_own_response():
+    # Measured (quick, 2 cores): rnn/native/forward took 1.08 ms in the fast state and 2.15 ms in
+    # the slow one while the control moved 1.2x, and one run spent 20 of its 21 passes slow
+    rng = np.random.default_rng(5)
+    mixed = _two_state(rng, 1.0, [[0] * 7, [1] * 7, [0] * 7])
+    split = mixed["control_split"]
+    all_slow = _two_state(rng, 1.0, [[1] * 7, [1] * 6 + [0], [1] * 7])
+    assert np.log(FAST * 1.03) < analysis.pair_split(mixed, all_slow) < np.log(SLOW / 1.03)
+    assert analysis.pair_split(mixed, all_slow.drop("control_split")) == split
+    same = analysis.verdict(mixed, all_slow, "k", adjusted=True)
+    assert same.verdict == "same" and same.ratio == pytest.approx(1.0, abs=0.05)
+    slowed = _two_state(rng, 1.25, [[1] * 7, [1] * 7, [0] * 2 + [1] * 5], split=split)
+    caught = analysis.verdict(mixed, slowed, "k", adjusted=True)
+    assert caught.verdict == "slower" and caught.ratio == pytest.approx(1.25, abs=0.05)
+    # the slope on the control alone (theta <= 1) cannot take out a 2x response to a 1.2x one
+    old = analysis.verdict(mixed.drop("control_split"), all_slow.drop("control_split"), "k",
+                           adjusted=True)
+    assert old.ratio > 1.3 and old.high > 1.5
+
+
 def test_pass_controls_line_up_with_the_units_and_need_every_control():
     reps = [_rep([2.0, 4.0, 6.0], [{"rounds": 2, "control_s": 2.0}, {"rounds": 0, "control_s": 9.0},
                                    {"rounds": 1, "control_s": 3.0}]),

@@ -33,8 +33,25 @@ different and missed 4 of 16 slowed ones; this rule called 2 and missed 4. The p
 quartile in place of the median (for cases whose passes fall into a fast and a slow mode) was
 tried on 32 pairs of the second series (every two A/A runs of one profile, up to an hour apart,
 and 11 power pairs): it caught 26 of 29 slowed cases where the median caught 23, but called 19
-unchanged cases different where the median called 15, so the median stays. Across devices or
-machines the controls differ, so the raw samples are compared. Files written before passes
+unchanged cases different where the median called 15, so the median stays.
+
+Some machines have discrete states instead: on a 2-core AMD EPYC (AVX-512) VM every pass's
+control is either ~0.39 ms or ~0.47 ms (1.2x), while a small-op RNN step in the slow state takes
+1.7-2x its fast time (rnn/native/forward: 1.08 ms or 2.15 ms), states lasting a whole 40-s
+repetition or more, and one quick run spent 20 of its 21 passes in the slow state. A slope
+clipped at 1 cannot take a 2x response to a 1.2x control out: there the rule above called 13 to
+37 of 70 unchanged cases different between that run and three others. So when a run's controls
+fall into two classes more than 5 % apart (`state_split`: Otsu's threshold on the log controls,
+over every pass of every case of the run on that device; a pair of runs takes the mean of the
+runs' thresholds, or the one that has one), the adjustment is by state (`state_adjusted`): each
+case's passes in the slow state are divided by the case's own slow/fast ratio, measured inside
+each run (the same code in both states) and pooled over both. On 13 pairs of runs on that
+machine (4 quick runs and 1 with three cases slowed 1.25x, 2 smoke runs and 1 with two cases
+slowed 1.3x: 6 quick A/A pairs, 4 quick and 2 smoke power pairs, 1 smoke A/A pair) it caught
+16 of the 16 slowed cases and called 1 of 753 unchanged comparisons different (the seed's
+lstm/bmm/forward, 0.58x: a memory-bound case whose slow passes in one run were not the state);
+the slope rule caught 13 of 16 and called 85. Across devices or machines the controls differ,
+so the raw samples are compared. Files written before passes
 existed (schema 1, early schema 2) resample repetitions instead of passes.
 """
 
@@ -57,6 +74,9 @@ UNSTABLE_SPREAD = 0.10  # repetition medians further apart than this: the case i
 # own noise: a within-run slope is divided by it (regression dilution). Chosen on the 13 pairs
 # of runs in the module docstring (0.8 and 1.0 called 3 and 3 unchanged cases, 0.7 called 2).
 CONTROL_RELIABILITY = 0.7
+# Two states: a machine whose controls fall into a fast and a slow class further apart than this
+# is judged by state (state_split, state_adjusted), not by the slope on the control
+STATE_MIN_GAP = 0.05
 # A verdict needs repetitions on both sides: with one, nothing says how far another process
 # would land (schema-1 files hold one repetition per case, so they compare but never decide).
 MIN_REPETITIONS = 2
@@ -213,6 +233,61 @@ def control_adjusted(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[in
         return [[v * (ref / c) ** theta for v in unit]
                 for unit, (_, c) in zip(units, controls, strict=True)]
     return adjusted(a, a_controls), adjusted(b, b_controls), theta
+
+
+def state_split(controls: Sequence[float], min_gap: float = STATE_MIN_GAP) -> float | None:
+    """The log-control threshold between a machine's fast and slow state, or None when its
+    controls show no two states. Otsu's split (the largest between-class variance) of the log
+    controls, their outer 2 % each side left out so a few stray passes cannot make a class of
+    their own; None unless the two classes' means are more than `min_gap` (5 %) apart."""
+    x = np.sort(np.log(np.asarray([c for c in controls if c > 0], dtype=float)))
+    if len(x) >= 50:
+        low, high = np.percentile(x, [2, 98])
+        x = x[(x >= low) & (x <= high)]
+    if len(x) < 4:
+        return None
+    n, total = len(x), x.sum()
+    left = np.cumsum(x)[:-1]  # sums of the first i values, i = 1 .. n-1
+    i = np.arange(1, n)
+    between = i * (n - i) * (left / i - (total - left) / (n - i)) ** 2
+    k = int(np.argmax(between)) + 1  # the first k values are the fast class
+    if x[k:].mean() - x[:k].mean() <= math.log1p(min_gap):
+        return None
+    return float((x[k - 1] + x[k]) / 2)
+
+
+def state_adjusted(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[int, float]],
+                   b: Sequence[Sequence[float]], b_controls: Sequence[tuple[int, float]],
+                   split: float) -> tuple[list[list[float]], list[list[float]], float]:
+    """Both sides' units with the slow state's passes brought to the fast state, and the factor
+    they were divided by (module docstring). A pass is slow when its log control lies above
+    `split` (`state_split`). The factor is the case's own: per side, the median of its slow
+    passes' medians over the median of its fast passes' (the same code in both states), the
+    sides pooled on the log scale weighted by the fewer passes of the two states; a case no side
+    saw in both states takes the control's own ratio between the states."""
+    logs, weights = [], []
+    fast_controls, slow_controls = [], []
+    for units, controls in ((a, a_controls), (b, b_controls)):
+        fast, slow = [], []
+        for unit, (_, control) in zip(units, controls, strict=True):
+            slowed = math.log(control) > split
+            (slow if slowed else fast).append(math.log(statistics.median(unit)))
+            (slow_controls if slowed else fast_controls).append(math.log(control))
+        if fast and slow:
+            logs.append(statistics.median(slow) - statistics.median(fast))
+            weights.append(min(len(fast), len(slow)))
+    if logs:
+        shift = float(np.average(logs, weights=weights))
+    elif fast_controls and slow_controls:
+        shift = statistics.median(slow_controls) - statistics.median(fast_controls)
+    else:
+        shift = 0.0
+    factor = math.exp(max(shift, 0.0))
+
+    def adjusted(units, controls):
+        return [[v / factor for v in unit] if math.log(c) > split else list(unit)
+                for unit, (_, c) in zip(units, controls, strict=True)]
+    return adjusted(a, a_controls), adjusted(b, b_controls), factor
 
 
 def compare(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], key: str = "",
