@@ -18,13 +18,18 @@ drifts by 20-30 % over such spans (measured: the control 1.26x slower an hour af
 RNN cases 1.1-1.4x); the control, timed by both next to every pass and burst, measures that
 drift, so the adjusted ratio is the one that says whether the suite's timer agrees with
 torch's. It is used when the run's control is the one this version times (its `calibration`
-block names it); otherwise the raw ratio is. Exit 1 when a case is off by more than 10 %.
+block names it); otherwise the raw ratio is. On a machine whose controls fall into a fast and a
+slow state (bench.timing.stats.state_split over the run's passes), where a case can move 2x
+between them while the control moves 1.2x, a case is instead compared within one state: the
+suite's passes and the Timer's bursts whose control lay in it (marked "s"). Exit 1 when a case
+is off by more than 10 %.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import re
 import statistics
@@ -71,13 +76,12 @@ def _worker(spec: dict) -> None:
             controls[name].append(control.seconds())
             timer = timers[name]
             bursts[name].append(timer.blocked_autorange(min_run_time=spec["min_run_time"]).median)
-    print(json.dumps({name: [statistics.median(values), statistics.median(controls[name])]
-                      for name, values in bursts.items()}))
+    print(json.dumps({name: [values, controls[name]] for name, values in bursts.items()}))
 
 
 def _measure(cases: list[dict], threads: int, processes: int, min_run_time: float,
-             bursts: int, seed: int = 0) -> dict[str, list[list[float]]]:
-    """Per case, each process's [Timer median, control median]."""
+             bursts: int, seed: int = 0) -> dict[str, list[list[list[float]]]]:
+    """Per case, each process's [its bursts' Timer medians, the control before each]."""
     medians: dict[str, list[list[float]]] = {c["name"]: [] for c in cases}
     for p in range(processes):
         shuffled = list(cases)
@@ -114,6 +118,7 @@ def main() -> int:
     from bench.errors import UsageError
     from bench.store import results
     from bench.timing.calibrate import control_id
+    from bench.timing.stats import state_split
 
     if args.results is None:
         print("check_timer: name a run's results.json (e.g. reports/out/<run-id>/results.json)",
@@ -141,15 +146,22 @@ def main() -> int:
           f"{'÷ control':>9}  within 10 %")
     worst = 0.0
     ratios = []
+    split = state_split([c for record in cases for _, c in _suite_passes(record)])
+    in_state = 0
     for record in cases:
+        process_bursts = independent[record["name"]]
         ours = record["stats"]["median"]
-        theirs = statistics.median(m for m, _ in independent[record["name"]])
+        theirs = statistics.median(statistics.median(b) for b, _ in process_bursts)
         raw = ours / theirs
         ratio = raw
         adjusted = "-"
         ours_control = _suite_control(record)
-        if same_control and ours_control:
-            their_control = statistics.median(c for _, c in independent[record["name"]])
+        matched = _same_state(record, process_bursts, split) if same_control else None
+        if matched is not None:
+            ratio, in_state = matched, in_state + 1
+            adjusted = f"{ratio:.3f}s"
+        elif same_control and ours_control:
+            their_control = statistics.median(c for _, cs in process_bursts for c in cs)
             ratio = raw / (ours_control / their_control)
             adjusted = f"{ratio:.3f}"
         worst = max(worst, abs(ratio - 1))
@@ -158,6 +170,10 @@ def main() -> int:
               f"{raw:>6.3f} {adjusted:>9}  {'yes' if abs(ratio - 1) <= TOLERANCE else 'NO'}")
     basis = ("after the control" if same_control
              else "raw: the run's control is not the one this version times")
+    if split is not None:
+        print(f"the machine showed two states (controls split at "
+              f"{math.exp(split) * 1e3:.3f} ms): {in_state} cases compared within one state "
+              f"(marked s: the suite's passes and the Timer's bursts whose control was in it)")
     print(f"largest deviation ({basis}): {worst:.1%} over {len(cases)} cases, "
           f"{args.processes} processes x {args.bursts} bursts")
     # a bias of the suite's timer would move every case one way; the machine's noise scatters
@@ -167,6 +183,41 @@ def main() -> int:
           f"{quartiles[0]:.3f}-{quartiles[-1]:.3f}; "
           f"{sum(abs(r - 1) <= TOLERANCE for r in ratios)} of {len(ratios)} within 10 %")
     return 0 if worst <= TOLERANCE else 1
+
+
+def _suite_passes(record: dict) -> list[tuple[list[float], float]]:
+    """Each pass of the suite's case: (its rounds, the control timed before it)."""
+    out = []
+    for rep in record.get("repetitions") or []:
+        samples, passes = (rep.get("stats") or {}).get("samples") or [], rep.get("passes") or []
+        if sum(p["rounds"] for p in passes) != len(samples):
+            continue
+        start = 0
+        for p in passes:
+            chunk = samples[start:start + p["rounds"]]
+            start += p["rounds"]
+            if chunk and p.get("control_s"):
+                out.append((chunk, p["control_s"]))
+    return out
+
+
+def _same_state(record: dict, process_bursts: list, split: float | None) -> float | None:
+    """On a machine with a fast and a slow state (bench.timing.stats.state_split over the
+    suite's controls), the suite's median over its passes in one state divided by the median of
+    the Timer bursts whose control was in that state: the fast state when both sides have at
+    least 2 there, else the slow one; None when neither state has 2 a side (or no states)."""
+    if split is None:
+        return None
+    suite = _suite_passes(record)
+    bursts = [(b, c) for values, controls in process_bursts
+              for b, c in zip(values, controls, strict=True)]
+    for slow in (False, True):
+        ours = [v for chunk, c in suite if (math.log(c) > split) == slow for v in chunk]
+        theirs = [b for b, c in bursts if (math.log(c) > split) == slow]
+        ours_passes = sum((math.log(c) > split) == slow for _, c in suite)
+        if ours_passes >= 2 and len(theirs) >= 2:
+            return statistics.median(ours) / statistics.median(theirs)
+    return None
 
 
 def _suite_control(record: dict) -> float | None:
