@@ -19,10 +19,11 @@ RNN cases 1.1-1.4x); the control, timed by both next to every pass and burst, me
 drift, so the adjusted ratio is the one that says whether the suite's timer agrees with
 torch's. It is used when the run's control is the one this version times (its `calibration`
 block names it); otherwise the raw ratio is. On a machine whose controls fall into a fast and a
-slow state (bench.timing.stats.state_split over the run's passes), where a case can move 2x
-between them while the control moves 1.2x, a case is instead compared within one state: the
-suite's passes and the Timer's bursts whose control lay in it (marked "s"). Exit 1 when a case
-is off by more than 10 %.
+slow state (bench.timing.stats.state_split over the run's passes and this check's bursts: a
+run or a check may sit in one state throughout), where a case can move 2x between them while
+the control moves 1.2x, a case is instead compared within one state: the suite's passes and
+the Timer's bursts whose control lay in it (marked "s"). Exit 1 when a case is off by more
+than 10 %.
 """
 
 from __future__ import annotations
@@ -146,7 +147,10 @@ def main() -> int:
           f"{'÷ control':>9}  within 10 %")
     worst = 0.0
     ratios = []
-    split = state_split([c for record in cases for _, c in _suite_passes(record)])
+    # the machine's states from both sides' controls: a run or a check can sit in one state
+    split = state_split([c for record in cases for _, c in _suite_passes(record)]
+                        + [c for bursts in independent.values() for _, controls in bursts
+                           for c in controls]) if same_control else None
     in_state = 0
     for record in cases:
         process_bursts = independent[record["name"]]
