@@ -191,18 +191,14 @@ def main() -> int:
 
 def _suite_passes(record: dict) -> list[tuple[list[float], float]]:
     """Each pass of the suite's case: (its rounds, the control timed before it)."""
-    out = []
-    for rep in record.get("repetitions") or []:
-        samples, passes = (rep.get("stats") or {}).get("samples") or [], rep.get("passes") or []
-        if sum(p["rounds"] for p in passes) != len(samples):
-            continue
-        start = 0
-        for p in passes:
-            chunk = samples[start:start + p["rounds"]]
-            start += p["rounds"]
-            if chunk and p.get("control_s"):
-                out.append((chunk, p["control_s"]))
-    return out
+    from bench.timing.stats import pass_controls, pass_units
+
+    reps = [r for r in record.get("repetitions") or []
+            if r.get("status") == "ok" and (r.get("stats") or {}).get("samples")]
+    units, controls = pass_units(reps, adjusted=False), pass_controls(reps)
+    if len(units) != len(controls):
+        return []
+    return [(unit, control) for unit, (_, control) in zip(units, controls, strict=True)]
 
 
 def _same_state(record: dict, process_bursts: list, split: float | None) -> float | None:
