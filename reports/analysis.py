@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bench.timing import stats
+from bench.timing import passes, stats
 from reports import cells
 
 # The dimension-matching question per family (He et al. 2015 options B vs A; MobileNetV2's paper
@@ -31,20 +31,20 @@ BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
 def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool) -> tuple[list, list, str]:
     """The units B against A is judged over (rows of bench frames), and their basis: passes
     adjusted for their controls when `adjusted` (one machine and device, one control) and both
-    sides have controls (by state, bench.timing.stats.state_adjusted, when the machine shows a
+    sides have controls (by state, bench.timing.passes.state_adjusted, when the machine shows a
     fast and a slow state, `pair_split`; else by the slope on the control,
-    stats.control_adjusted), raw passes otherwise, repetitions when a side has no passes
+    passes.control_adjusted), raw passes otherwise, repetitions when a side has no passes
     (older files)."""
     if len(a["pass_raw"]) and len(b["pass_raw"]):
         if adjusted and len(a["pass_control"]) and len(b["pass_control"]):
             split = pair_split(a, b)
             if split is not None:
-                units_a, units_b, _ = stats.state_adjusted(a["pass_raw"], a["pass_control"],
-                                                           b["pass_raw"], b["pass_control"],
-                                                           split)
+                units_a, units_b, _ = passes.state_adjusted(a["pass_raw"], a["pass_control"],
+                                                            b["pass_raw"], b["pass_control"],
+                                                            split)
             else:
-                units_a, units_b, _ = stats.control_adjusted(a["pass_raw"], a["pass_control"],
-                                                             b["pass_raw"], b["pass_control"])
+                units_a, units_b, _ = passes.control_adjusted(a["pass_raw"], a["pass_control"],
+                                                              b["pass_raw"], b["pass_control"])
             return units_a, units_b, "adjusted"
         return a["pass_raw"], b["pass_raw"], "passes"
     return a["rep_samples"], b["rep_samples"], "repetitions"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.store import results as bench_results
-from bench.timing.stats import pass_controls, pass_units, state_split
+from bench.timing.passes import pass_controls, pass_units, state_split
 
 BENCH_COLUMNS = ["name", "group", "groups", "implementation", "device", "pass", "status",
                  "error", "median", "iqr", "q1", "q3", "rounds", "samples", "rep_medians",
@@ -120,7 +120,7 @@ def bench_frame(cases: list[dict]) -> pd.DataFrame:
     files without passes): the units bench.timing.stats.compare takes, adjusted for the control
     by reports.analysis.verdict_units; `control_split` the log-control threshold between the
     machine's fast and slow state over every pass of the run on that device (None: no two
-    states; bench.timing.stats.state_split).
+    states; bench.timing.passes.state_split).
     """
     frame = pd.DataFrame([_bench_row(c) for c in cases], columns=BENCH_COLUMNS)
     for column in ("median", "iqr", "q1", "q3", "compile_s", "spread", "flops", "gflops"):

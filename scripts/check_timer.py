@@ -19,7 +19,7 @@ RNN cases 1.1-1.4x); the control, timed by both next to every pass and burst, me
 drift, so the adjusted ratio is the one that says whether the suite's timer agrees with
 torch's. It is used when the run's control is the one this version times (its `calibration`
 block names it); otherwise the raw ratio is. On a machine whose controls fall into a fast and a
-slow state (bench.timing.stats.state_split over the run's passes and this check's bursts: a
+slow state (bench.timing.passes.state_split over the run's passes and this check's bursts: a
 run or a check may sit in one state throughout), where a case can move 2x between them while
 the control moves 1.2x, a case is instead compared within one state: the suite's passes and
 the Timer's bursts whose control lay in it (marked "s"). Exit 1 when a case is off by more
@@ -119,7 +119,7 @@ def main() -> int:
     from bench.errors import UsageError
     from bench.store import results
     from bench.timing.calibrate import control_id
-    from bench.timing.stats import state_split
+    from bench.timing.passes import state_split
 
     if args.results is None:
         print("check_timer: name a run's results.json (e.g. reports/out/<run-id>/results.json)",
@@ -191,7 +191,7 @@ def main() -> int:
 
 def _suite_passes(record: dict) -> list[tuple[list[float], float]]:
     """Each pass of the suite's case: (its rounds, the control timed before it)."""
-    from bench.timing.stats import pass_controls, pass_units
+    from bench.timing.passes import pass_controls, pass_units
 
     reps = [r for r in record.get("repetitions") or []
             if r.get("status") == "ok" and (r.get("stats") or {}).get("samples")]
@@ -202,7 +202,7 @@ def _suite_passes(record: dict) -> list[tuple[list[float], float]]:
 
 
 def _same_state(record: dict, process_bursts: list, split: float | None) -> float | None:
-    """On a machine with a fast and a slow state (bench.timing.stats.state_split over the
+    """On a machine with a fast and a slow state (bench.timing.passes.state_split over the
     suite's controls), the suite's median over its passes in one state divided by the median of
     the Timer bursts whose control was in that state: the fast state when both sides have at
     least 2 there, else the slow one; None when neither state has 2 a side (or no states)."""

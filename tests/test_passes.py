@@ -1,5 +1,5 @@
 """Passes inside a repetition (bench.timing.harness) and the verdict units built from them
-(bench.timing.stats.pass_units, reports.analysis.verdict)."""
+(bench.timing.passes.pass_units, reports.analysis.verdict)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.timing import stats
+from bench.timing import passes
 from bench.timing.harness import PassBudget, pass_order
 from reports import analysis, matching
 from reports.load import load_run
@@ -41,23 +41,23 @@ def test_an_expensive_case_skips_its_middle_passes_never_the_first_or_last():
     assert not any(budget.skips(b, 0.5) for b in range(5))
 
 
-def _rep(samples, passes):
-    return {"stats": {"samples": samples}, "passes": passes}
+def _rep(samples, meta):
+    return {"stats": {"samples": samples}, "passes": meta}
 
 
 def test_pass_units_split_samples_by_pass_and_divide_by_its_control():
     reps = [_rep([2.0, 4.0, 6.0], [{"rounds": 2, "control_s": 2.0},
                                    {"rounds": 1, "control_s": 3.0}]),
             _rep([8.0], [{"rounds": 1, "control_s": 4.0}])]
-    assert stats.pass_units(reps, adjusted=False) == [[2.0, 4.0], [6.0], [8.0]]
-    assert stats.pass_units(reps, adjusted=True) == [[1.0, 2.0], [2.0], [2.0]]
+    assert passes.pass_units(reps, adjusted=False) == [[2.0, 4.0], [6.0], [8.0]]
+    assert passes.pass_units(reps, adjusted=True) == [[1.0, 2.0], [2.0], [2.0]]
 
 
 def test_pass_units_are_empty_without_passes_or_when_they_do_not_add_up():
-    assert stats.pass_units([_rep([1.0, 2.0], [])], adjusted=False) == []
-    assert stats.pass_units([_rep([1.0, 2.0], [{"rounds": 3, "control_s": 1.0}])],
+    assert passes.pass_units([_rep([1.0, 2.0], [])], adjusted=False) == []
+    assert passes.pass_units([_rep([1.0, 2.0], [{"rounds": 3, "control_s": 1.0}])],
                             adjusted=False) == []
-    assert stats.pass_units([_rep([1.0], [{"rounds": 1, "control_s": None}])],
+    assert passes.pass_units([_rep([1.0], [{"rounds": 1, "control_s": None}])],
                             adjusted=True) == []
 
 
@@ -66,14 +66,14 @@ def _row(rng, level: float, phases: list[float], reps: int = 2) -> pd.Series:
     and its control alike (the shared machine's slow phases)."""
     repetitions = []
     for _ in range(reps):
-        samples, passes = [], []
+        samples, meta = [], []
         for phase in phases:
             samples += list(level * phase * (1 + 0.01 * rng.standard_normal(4)))
-            passes.append({"rounds": 4, "control_s": 1e-3 * phase})
-        repetitions.append(_rep(samples, passes))
+            meta.append({"rounds": 4, "control_s": 1e-3 * phase})
+        repetitions.append(_rep(samples, meta))
     return pd.Series({"rep_samples": [r["stats"]["samples"] for r in repetitions],
-                      "pass_raw": stats.pass_units(repetitions, adjusted=False),
-                      "pass_control": stats.pass_controls(repetitions)})
+                      "pass_raw": passes.pass_units(repetitions, adjusted=False),
+                      "pass_control": passes.pass_controls(repetitions)})
 
 
 def test_the_control_takes_a_slow_phase_out_of_a_verdict_on_one_machine():
@@ -88,21 +88,21 @@ def test_the_control_takes_a_slow_phase_out_of_a_verdict_on_one_machine():
 
 
 def _following(rng, level: float, machine: float, elasticity: float, reps: int = 3,
-               passes: int = 8) -> pd.Series:
+               n_passes: int = 8) -> pd.Series:
     """A case whose passes follow their control's phase with `elasticity` (1: one for one, 0:
     not at all); `machine` slows every control of the run (and the case by its elasticity)."""
     repetitions = []
     for _ in range(reps):
         samples, meta = [], []
-        for phase in np.exp(0.15 * rng.standard_normal(passes)):
+        for phase in np.exp(0.15 * rng.standard_normal(n_passes)):
             control = 1e-3 * machine * phase
             samples += list(level * (machine * phase) ** elasticity
                             * (1 + 0.01 * rng.standard_normal(3)))
             meta.append({"rounds": 3, "control_s": control})
         repetitions.append(_rep(samples, meta))
     return pd.Series({"rep_samples": [r["stats"]["samples"] for r in repetitions],
-                      "pass_raw": stats.pass_units(repetitions, adjusted=False),
-                      "pass_control": stats.pass_controls(repetitions)})
+                      "pass_raw": passes.pass_units(repetitions, adjusted=False),
+                      "pass_control": passes.pass_controls(repetitions)})
 
 
 @pytest.mark.parametrize("elasticity", [1.0, 0.6, 0.0])
@@ -110,9 +110,9 @@ def test_the_adjustment_takes_out_only_as_much_of_the_control_as_the_case_follow
     rng = np.random.default_rng(2)
     a = _following(rng, 1.0, 1.0, elasticity)
     b = _following(rng, 1.0, 1.4, elasticity)  # the same code; the machine's control 1.4x slower
-    theta = stats.control_slope([(a["pass_raw"], a["pass_control"]),
+    theta = passes.control_slope([(a["pass_raw"], a["pass_control"]),
                                  (b["pass_raw"], b["pass_control"])])
-    assert theta == pytest.approx(min(elasticity / stats.CONTROL_RELIABILITY, 1.0), abs=0.1)
+    assert theta == pytest.approx(min(elasticity / passes.CONTROL_RELIABILITY, 1.0), abs=0.1)
     units_a, units_b, basis = analysis.verdict_units(a, b, adjusted=True)
     assert basis == "adjusted"
     v = analysis.verdict(a, b, "k", adjusted=True)
@@ -142,10 +142,10 @@ def _two_state(rng, level: float, states: list[list[int]], response: float = 2.0
             meta.append({"rounds": 3, "control_s": (SLOW if slow else FAST)
                          * (1 + 0.02 * rng.standard_normal())})
         repetitions.append(_rep(samples, meta))
-    units, controls = (stats.pass_units(repetitions, adjusted=False),
-                       stats.pass_controls(repetitions))
+    units, controls = (passes.pass_units(repetitions, adjusted=False),
+                       passes.pass_controls(repetitions))
     if split is None:
-        split = stats.state_split([c for _, c in controls])
+        split = passes.state_split([c for _, c in controls])
     return pd.Series({"rep_samples": [r["stats"]["samples"] for r in repetitions],
                       "pass_raw": units, "pass_control": controls, "control_split": split})
 
@@ -154,9 +154,9 @@ def test_state_split_finds_two_states_and_only_two():
     rng = np.random.default_rng(4)
     two = [*(FAST * (1 + 0.02 * rng.standard_normal(300))),
            *(SLOW * (1 + 0.02 * rng.standard_normal(200))), 2e-3]  # and one stray pass
-    split = stats.state_split(two)
+    split = passes.state_split(two)
     assert np.log(FAST * 1.03) < split < np.log(SLOW / 1.03)
-    assert stats.state_split(list(FAST * (1 + 0.02 * rng.standard_normal(300)))) is None
+    assert passes.state_split(list(FAST * (1 + 0.02 * rng.standard_normal(300)))) is None
 
 
 def test_a_run_spent_in_the_slow_state_is_judged_by_the_case_own_response():
@@ -183,9 +183,9 @@ def test_pass_controls_line_up_with_the_units_and_need_every_control():
     reps = [_rep([2.0, 4.0, 6.0], [{"rounds": 2, "control_s": 2.0}, {"rounds": 0, "control_s": 9.0},
                                    {"rounds": 1, "control_s": 3.0}]),
             _rep([8.0], [{"rounds": 1, "control_s": 4.0}])]
-    assert stats.pass_controls(reps) == [(0, 2.0), (0, 3.0), (1, 4.0)]
-    assert len(stats.pass_controls(reps)) == len(stats.pass_units(reps, adjusted=False))
-    assert stats.pass_controls([_rep([1.0], [{"rounds": 1, "control_s": None}])]) == []
+    assert passes.pass_controls(reps) == [(0, 2.0), (0, 3.0), (1, 4.0)]
+    assert len(passes.pass_controls(reps)) == len(passes.pass_units(reps, adjusted=False))
+    assert passes.pass_controls([_rep([1.0], [{"rounds": 1, "control_s": None}])]) == []
 
 
 def test_without_passes_the_verdict_falls_back_to_repetitions():

@@ -17,42 +17,9 @@ from a test on rounds. A difference is real only when
     1 / 1.1 (B faster), and each side must have at least two repetitions.
 
 Between two measurements on one machine and device (an A/A pair, two styles in one run) the
-samples are first adjusted for the control (`adjusted` units): a slow phase that slows the case
-slows the control timed next to it. How much a case follows its control differs by case (on
-the 2-core machine a small-op RNN step follows it almost one for one, a CNN step about 0.65, the
-seed's memory-bound bmm about 0.45: slopes of the case's pass medians on their controls, inside
-repetitions, in logs), so each sample is multiplied by (c_ref / c)^theta, where c is its pass's
-control, c_ref the median control of both sides, and theta the slope of the two cases' pass
-medians on their controls (both sides pooled, each repetition centred on itself so the
-difference between the sides never enters it), divided by the control's reliability (its own
-measurement noise flattens the slope: regression dilution) and clipped to [0, 1]. theta 1 is
-dividing by the control; theta 0 is the raw samples. Measured on 13 pairs of runs on the 2-core
-machine (6 quick A/A pairs, 4 quick pairs with three cases slowed 1.25x, a smoke A/A pair and 2
-smoke pairs with two cases slowed 1.3x): dividing by the control called 4 unchanged cases
-different and missed 4 of 16 slowed ones; this rule called 2 and missed 4. The pooled lower
-quartile in place of the median (for cases whose passes fall into a fast and a slow mode) was
-tried on 32 pairs of the second series (every two A/A runs of one profile, up to an hour apart,
-and 11 power pairs): it caught 26 of 29 slowed cases where the median caught 23, but called 19
-unchanged cases different where the median called 15, so the median stays.
-
-Some machines have discrete states instead: on a 2-core AMD EPYC (AVX-512) VM every pass's
-control is either ~0.39 ms or ~0.47 ms (1.2x), while a small-op RNN step in the slow state takes
-1.7-2x its fast time (rnn/native/forward: 1.08 ms or 2.15 ms), states lasting a whole 40-s
-repetition or more, and one quick run spent 20 of its 21 passes in the slow state. A slope
-clipped at 1 cannot take a 2x response to a 1.2x control out: there the rule above called 13 to
-37 of 70 unchanged cases different between that run and three others. So when a run's controls
-fall into two classes more than 5 % apart (`state_split`: Otsu's threshold on the log controls,
-over every pass of every case of the run on that device; a pair of runs takes the mean of the
-runs' thresholds, or the one that has one), the adjustment is by state (`state_adjusted`): each
-case's passes in the slow state are divided by the case's own slow/fast ratio, measured inside
-each run (the same code in both states) and pooled over both. On 13 pairs of runs on that
-machine (4 quick runs and 1 with three cases slowed 1.25x, 2 smoke runs and 1 with two cases
-slowed 1.3x: 6 quick A/A pairs, 4 quick and 2 smoke power pairs, 1 smoke A/A pair) it caught
-16 of the 16 slowed cases and called 1 of 753 unchanged comparisons different (the seed's
-lstm/bmm/forward, 0.58x: a memory-bound case whose slow passes in one run were not the state);
-the slope rule caught 13 of 16 and called 85. Across devices or machines the controls differ,
-so the raw samples are compared. Files written before passes
-existed (schema 1, early schema 2) resample repetitions instead of passes.
+passes are first adjusted for the machine's slow phases: bench.timing.passes builds the units
+and says how. Across devices or machines the raw samples are compared. Files written before
+passes existed (schema 1, early schema 2) resample repetitions instead of passes.
 """
 
 from __future__ import annotations
@@ -70,13 +37,6 @@ CONFIDENCE = 0.95  # of the bootstrap interval
 BOOTSTRAP_DRAWS = 2000
 NOISY_IQR_FRACTION = 0.10  # IQR/median above this: the rounds of a case scatter (torch's 10 %)
 UNSTABLE_SPREAD = 0.10  # repetition medians further apart than this: the case is unstable
-# The share of the control's pass-to-pass variance that is the machine rather than the control's
-# own noise: a within-run slope is divided by it (regression dilution). Chosen on the 13 pairs
-# of runs in the module docstring (0.8 and 1.0 called 3 and 3 unchanged cases, 0.7 called 2).
-CONTROL_RELIABILITY = 0.7
-# Two states: a machine whose controls fall into a fast and a slow class further apart than this
-# is judged by state (state_split, state_adjusted), not by the slope on the control
-STATE_MIN_GAP = 0.05
 # A verdict needs repetitions on both sides: with one, nothing says how far another process
 # would land (schema-1 files hold one repetition per case, so they compare but never decide).
 MIN_REPETITIONS = 2
@@ -158,136 +118,6 @@ def bootstrap_medians(reps: Sequence[np.ndarray], draws: int,
 
 def pooled_median(reps: Sequence[Sequence[float]]) -> float:
     return float(np.median(np.concatenate(_as_reps(reps))))
-
-
-def pass_units(repetitions: Sequence[dict], adjusted: bool) -> list[list[float]]:
-    """The verdict units of a case's ok repetitions (results.json dicts): one list of rounds per
-    pass, divided by that pass's control when `adjusted`; [] when the repetitions have no passes
-    (older files) or, adjusted, when a pass has no control."""
-    units = []
-    for rep in repetitions:
-        samples, passes = list(rep["stats"]["samples"]), rep.get("passes") or []
-        if not passes or sum(p["rounds"] for p in passes) != len(samples):
-            return []
-        start = 0
-        for p in passes:
-            chunk = samples[start:start + p["rounds"]]
-            start += p["rounds"]
-            if adjusted:
-                if not p.get("control_s"):
-                    return []
-                chunk = [v / p["control_s"] for v in chunk]
-            if chunk:
-                units.append(chunk)
-    return units
-
-
-def pass_controls(repetitions: Sequence[dict]) -> list[tuple[int, float]]:
-    """Per unit of `pass_units(repetitions, adjusted=False)`, in the same order: (the
-    repetition's position, its pass's control in seconds); [] where a unit has no control."""
-    controls = []
-    for position, rep in enumerate(repetitions):
-        samples, passes = rep["stats"]["samples"], rep.get("passes") or []
-        if not passes or sum(p["rounds"] for p in passes) != len(samples):
-            return []
-        for p in passes:
-            if p["rounds"] == 0:
-                continue
-            if not p.get("control_s"):
-                return []
-            controls.append((position, float(p["control_s"])))
-    return controls
-
-
-def control_slope(sides: Sequence[tuple[Sequence[Sequence[float]], Sequence[tuple[int, float]]]],
-                  reliability: float = CONTROL_RELIABILITY) -> float:
-    """theta (module docstring): the slope of log pass medians on log controls, every side's
-    repetitions centred on themselves, divided by `reliability`, clipped to [0, 1]. 1 when no
-    repetition's control varied (nothing says the case does not follow it)."""
-    sxy = sxx = 0.0
-    for units, controls in sides:
-        by_rep: dict[int, list[tuple[float, float]]] = {}
-        for unit, (rep, control) in zip(units, controls, strict=True):
-            by_rep.setdefault(rep, []).append(
-                (math.log(control), math.log(statistics.median(unit))))
-        for points in by_rep.values():
-            if len(points) < 2:
-                continue
-            x, y = np.array(points).T
-            x, y = x - x.mean(), y - y.mean()
-            sxy += float(x @ y)
-            sxx += float(x @ x)
-    if sxx <= 1e-12:
-        return 1.0
-    return min(max(sxy / sxx / reliability, 0.0), 1.0)
-
-
-def control_adjusted(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[int, float]],
-                     b: Sequence[Sequence[float]], b_controls: Sequence[tuple[int, float]]
-                     ) -> tuple[list[list[float]], list[list[float]], float]:
-    """Both sides' units, each sample times (c_ref / c)^theta (module docstring), and theta."""
-    theta = control_slope([(a, a_controls), (b, b_controls)])
-    ref = statistics.median([c for _, c in [*a_controls, *b_controls]])
-
-    def adjusted(units, controls):
-        return [[v * (ref / c) ** theta for v in unit]
-                for unit, (_, c) in zip(units, controls, strict=True)]
-    return adjusted(a, a_controls), adjusted(b, b_controls), theta
-
-
-def state_split(controls: Sequence[float], min_gap: float = STATE_MIN_GAP) -> float | None:
-    """The log-control threshold between a machine's fast and slow state, or None when its
-    controls show no two states. Otsu's split (the largest between-class variance) of the log
-    controls, their outer 2 % each side left out so a few stray passes cannot make a class of
-    their own; None unless the two classes' means are more than `min_gap` (5 %) apart."""
-    x = np.sort(np.log(np.asarray([c for c in controls if c > 0], dtype=float)))
-    if len(x) >= 50:
-        low, high = np.percentile(x, [2, 98])
-        x = x[(x >= low) & (x <= high)]
-    if len(x) < 4:
-        return None
-    n, total = len(x), x.sum()
-    left = np.cumsum(x)[:-1]  # sums of the first i values, i = 1 .. n-1
-    i = np.arange(1, n)
-    between = i * (n - i) * (left / i - (total - left) / (n - i)) ** 2
-    k = int(np.argmax(between)) + 1  # the first k values are the fast class
-    if x[k:].mean() - x[:k].mean() <= math.log1p(min_gap):
-        return None
-    return float((x[k - 1] + x[k]) / 2)
-
-
-def state_adjusted(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[int, float]],
-                   b: Sequence[Sequence[float]], b_controls: Sequence[tuple[int, float]],
-                   split: float) -> tuple[list[list[float]], list[list[float]], float]:
-    """Both sides' units with the slow state's passes brought to the fast state, and the factor
-    they were divided by (module docstring). A pass is slow when its log control lies above
-    `split` (`state_split`). The factor is the case's own: per side, the median of its slow
-    passes' medians over the median of its fast passes' (the same code in both states), the
-    sides pooled on the log scale weighted by the fewer passes of the two states; a case no side
-    saw in both states takes the control's own ratio between the states."""
-    logs, weights = [], []
-    fast_controls, slow_controls = [], []
-    for units, controls in ((a, a_controls), (b, b_controls)):
-        fast, slow = [], []
-        for unit, (_, control) in zip(units, controls, strict=True):
-            slowed = math.log(control) > split
-            (slow if slowed else fast).append(math.log(statistics.median(unit)))
-            (slow_controls if slowed else fast_controls).append(math.log(control))
-        if fast and slow:
-            logs.append(statistics.median(slow) - statistics.median(fast))
-            weights.append(min(len(fast), len(slow)))
-    if logs:
-        shift = float(np.average(logs, weights=weights))
-    elif fast_controls and slow_controls:
-        shift = statistics.median(slow_controls) - statistics.median(fast_controls)
-    else:
-        shift = 0.0
-    factor = math.exp(max(shift, 0.0))
-
-    def adjusted(units, controls):
-        return [[v / factor for v in unit] if math.log(c) > split else list(unit)
-                for unit, (_, c) in zip(units, controls, strict=True)]
-    return adjusted(a, a_controls), adjusted(b, b_controls), factor
 
 
 def compare(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]], key: str = "",
