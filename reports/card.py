@@ -42,6 +42,18 @@ def _dataset(ds: dict) -> str:
     return f"{ds.get('name')} from {ds.get('source')} ({ds.get('location')}); {counts}; {checked}"
 
 
+def malloc(software: dict) -> str:
+    """The timing workers' C allocator settings ('glibc 2.36: MALLOC_MMAP_THRESHOLD_=33554432,
+    ... (set by mnistbench)'), or 'not recorded' for runs before they were."""
+    m = software.get("malloc")
+    if not m:
+        return "not recorded"
+    library = " ".join(str(v) for v in (m.get("library"), m.get("version")) if v) or "unknown"
+    settings = ", ".join(f"{k}={v}" for k, v in sorted((m.get("env") or {}).items()))
+    who = {"mnistbench": "set by mnistbench", "user": "the user's own"}.get(m.get("source"))
+    return f"{library}: " + (f"{settings} ({who})" if settings else "its default settings")
+
+
 def _rates(points: list[dict], key: str) -> list[float]:
     return [p[key] for p in points if p.get(key) is not None]
 
@@ -80,6 +92,7 @@ def fields(data: dict) -> list[tuple[str, str]]:
         ("Python", fmt.text(s.get("python"))),
         ("Threads", f"{fmt.text(s.get('threads'))} intra-op, "
                     f"{fmt.text(s.get('interop_threads'))} inter-op"),
+        ("Allocator", malloc(s)),
         ("OS", fmt.text(m.get("operating_system"))),
         ("Commit", _commit(data.get("commit") or {})),
         ("Profile", f"{fmt.text(data.get('profile'))} on {fmt.text(cfg.get('device'))}"),

@@ -22,7 +22,10 @@ block names it); otherwise the raw ratio is. On a machine whose controls fall in
 slow state (bench.timing.passes.state_split over the run's passes and this check's bursts: a
 run or a check may sit in one state throughout), where a case can move 2x between them while
 the control moves 1.2x, a case is instead compared within one state: the suite's passes and
-the Timer's bursts whose control lay in it (marked "s"). Exit 1 when a case is off by more
+the Timer's bursts whose control lay in it (marked "s"). The check's processes run with the
+C allocator settings the run's timing workers had (`software.malloc`, bench.system.allocator):
+under glibc's defaults a case that frees large blocks pays page faults on some calls and not
+others, depending on the process's history. Exit 1 when a case is off by more
 than 10 %.
 """
 
@@ -81,8 +84,10 @@ def _worker(spec: dict) -> None:
 
 
 def _measure(cases: list[dict], threads: int, processes: int, min_run_time: float,
-             bursts: int, seed: int = 0) -> dict[str, list[list[list[float]]]]:
-    """Per case, each process's [its bursts' Timer medians, the control before each]."""
+             bursts: int, env: dict[str, str],
+             seed: int = 0) -> dict[str, list[list[list[float]]]]:
+    """Per case, each process's [its bursts' Timer medians, the control before each]; the
+    processes get `env` (the run's allocator settings)."""
     medians: dict[str, list[list[float]]] = {c["name"]: [] for c in cases}
     for p in range(processes):
         shuffled = list(cases)
@@ -92,7 +97,7 @@ def _measure(cases: list[dict], threads: int, processes: int, min_run_time: floa
                 "min_run_time": min_run_time,
                 "bursts": bursts, "seed": f"{seed}:{p}"}
         proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)],
-                              capture_output=True, text=True, check=True, cwd=ROOT)
+                              capture_output=True, text=True, check=True, cwd=ROOT, env=env)
         for name, value in json.loads(proc.stdout.strip().splitlines()[-1]).items():
             medians[name].append(value)
         print(f"process {p + 1}/{processes} done", file=sys.stderr)
@@ -118,6 +123,7 @@ def main() -> int:
 
     from bench.errors import UsageError
     from bench.store import results
+    from bench.system import allocator
     from bench.timing.calibrate import control_id
     from bench.timing.passes import state_split
 
@@ -139,7 +145,15 @@ def main() -> int:
     if not cases:
         print(f"no ok RNN case of the main group matches {args.case!r}", file=sys.stderr)
         return 2
-    independent = _measure(cases, threads, args.processes, args.min_run_time, args.bursts)
+    # the run's timing workers' allocator settings (bench.system.allocator): a freed block
+    # returned to the kernel costs page faults on the next call, and how often that happens
+    # depends on the settings, so the check measures under the same ones
+    malloc = (doc.get("software") or {}).get("malloc")
+    env = allocator.env_for(malloc)
+    print(f"allocator settings: {allocator.users_own(env) or 'the default'}"
+          f"{' (as the run recorded)' if malloc else ' (the run recorded none)'}",
+          file=sys.stderr)
+    independent = _measure(cases, threads, args.processes, args.min_run_time, args.bursts, env)
     # the run's control can divide only if it timed what this check's control times
     same_control = (doc.get("calibration") or {}).get("control") == control_id(
         torch.device(cases[0]["device"]))

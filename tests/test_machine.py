@@ -16,7 +16,8 @@ from bench.system import machine as m
 MACHINE_KEYS = {*m.HARDWARE_FIELDS, "operating_system", "fingerprint"}
 SOFTWARE_KEYS = {"python", "torch", "torchvision", "cuda", "cudnn", "driver", "threads",
                  "interop_threads", "mkldnn", "mkl", "openmp", "tf32_matmul", "tf32_cudnn",
-                 "cudnn_benchmark", "cudnn_deterministic", "pytest_benchmark", "platform"}
+                 "cudnn_benchmark", "cudnn_deterministic", "pytest_benchmark", "platform",
+                 "malloc"}
 GIB = re.compile(r"^\d+\.\d GiB$")
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import torch
 
+from bench.system import allocator
+
 # The fields that identify the hardware; OS and software stay out so an upgrade keeps the id.
 HARDWARE_FIELDS = (
     "host_processor_model_name",
@@ -188,6 +190,7 @@ def collect_software(device: torch.device | str | None = None) -> dict:
         "cudnn_deterministic": bool(cudnn.deterministic),
         "pytest_benchmark": _version("pytest-benchmark"),
         "platform": platform.platform(),
+        "malloc": allocator.describe(),  # what the timing workers run with
     }
 
 
