@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.system import allocator
 from bench.timing import stats
 from reports import fmt
 
@@ -40,18 +41,6 @@ def _dataset(ds: dict) -> str:
              f"{fmt.text(tested)} of {fmt.text(ds.get('test_count'))} test images"
     checked = "checksums verified" if ds.get("verified") else "checksums NOT verified"
     return f"{ds.get('name')} from {ds.get('source')} ({ds.get('location')}); {counts}; {checked}"
-
-
-def malloc(software: dict) -> str:
-    """The timing workers' C allocator settings ('glibc 2.36: MALLOC_MMAP_THRESHOLD_=33554432,
-    ... (set by mnistbench)'), or 'not recorded' for runs before they were."""
-    m = software.get("malloc")
-    if not m:
-        return "not recorded"
-    library = " ".join(str(v) for v in (m.get("library"), m.get("version")) if v) or "unknown"
-    settings = ", ".join(f"{k}={v}" for k, v in sorted((m.get("env") or {}).items()))
-    who = {"mnistbench": "set by mnistbench", "user": "the user's own"}.get(m.get("source"))
-    return f"{library}: " + (f"{settings} ({who})" if settings else "its default settings")
 
 
 def _rates(points: list[dict], key: str) -> list[float]:
@@ -92,7 +81,7 @@ def fields(data: dict) -> list[tuple[str, str]]:
         ("Python", fmt.text(s.get("python"))),
         ("Threads", f"{fmt.text(s.get('threads'))} intra-op, "
                     f"{fmt.text(s.get('interop_threads'))} inter-op"),
-        ("Allocator", malloc(s)),
+        ("Allocator", allocator.summary(s.get("malloc"))),
         ("OS", fmt.text(m.get("operating_system"))),
         ("Commit", _commit(data.get("commit") or {})),
         ("Profile", f"{fmt.text(data.get('profile'))} on {fmt.text(cfg.get('device'))}"),

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from bench.run import repetitions
-from bench.system import allocator
+from bench.system import allocator, machine
 from reports import card
 
 GLIBC = platform.libc_ver()[0] == "glibc"
@@ -89,12 +89,15 @@ def test_a_check_measures_under_the_settings_the_run_recorded():
     assert allocator.env_for(None, older) == older  # recorded nothing: left as it is
 
 
-def test_the_card_says_what_the_workers_ran_with():
-    assert card.malloc({}) == "not recorded"
-    text = card.malloc({"malloc": {"library": "glibc", "version": "2.36", "source": "mnistbench",
-                                   "env": {"MALLOC_TRIM_THRESHOLD_": "9",
-                                           "MALLOC_MMAP_THRESHOLD_": "8"}}})
-    assert text == ("glibc 2.36: MALLOC_MMAP_THRESHOLD_=8, MALLOC_TRIM_THRESHOLD_=9 "
-                    "(set by mnistbench)")
-    assert card.malloc({"malloc": {"library": "musl", "env": {}, "source": "default"}}) == \
+def test_the_card_and_env_say_what_the_workers_ran_with():
+    recorded = {"library": "glibc", "version": "2.36", "source": "mnistbench",
+                "env": {"MALLOC_TRIM_THRESHOLD_": "9", "MALLOC_MMAP_THRESHOLD_": "8"}}
+    line = "glibc 2.36: MALLOC_MMAP_THRESHOLD_=8, MALLOC_TRIM_THRESHOLD_=9 (set by mnistbench)"
+    assert allocator.summary(recorded) == line
+    assert allocator.summary(None) == "not recorded"  # a run from before the record
+    assert allocator.summary({"library": "musl", "env": {}, "source": "default"}) == \
         "musl: its default settings"
+    fields = dict(card.fields({"machine": {}, "software": {"malloc": recorded}}))
+    assert fields["Allocator"] == line
+    assert dict(card.fields({"machine": {}, "software": {}}))["Allocator"] == "not recorded"
+    assert line in machine.format_env({}, {"malloc": recorded}, {})

@@ -76,3 +76,18 @@ def env_for(recorded: dict | None, env: dict[str, str] | None = None) -> dict[st
     env = {k: v for k, v in env.items() if k not in own}
     env.update({str(k): str(v) for k, v in recorded["env"].items()})
     return env
+
+
+def summary(recorded: dict | None) -> str:
+    """One line for people: 'glibc 2.36: MALLOC_MMAP_THRESHOLD_=33554432, ... (set by
+    mnistbench)', or 'not recorded' for runs made before the settings were recorded."""
+    if not recorded:
+        return "not recorded"
+    library = " ".join(str(v) for v in (recorded.get("library"), recorded.get("version"))
+                       if v) or "unknown"
+    settings = ", ".join(f"{k}={v}" for k, v in sorted((recorded.get("env") or {}).items()))
+    who = {"mnistbench": "set by mnistbench", "user": "the user's own"}.get(
+        recorded.get("source"), "")
+    if not settings:
+        return f"{library}: its default settings"
+    return f"{library}: {settings}" + (f" ({who})" if who else "")

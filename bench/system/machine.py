@@ -238,5 +238,7 @@ def format_env(machine: dict, software: dict, commit: dict) -> str:
     lines: list[str] = []
     for title, block in groups:
         lines.append(f"{title}:" if not lines else f"\n{title}:")
-        lines.extend(f"  {key + ':':<{width}} {_show(value)}" for key, value in block.items())
+        lines.extend(f"  {key + ':':<{width}} "
+                     f"{allocator.summary(value) if key == 'malloc' else _show(value)}"
+                     for key, value in block.items())
     return "\n".join(lines)
