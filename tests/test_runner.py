@@ -89,6 +89,11 @@ def test_smoke_run_writes_complete_valid_results(smoke_run, mnist_dir):
                 >= 2 * SMOKE.min_rounds * SMOKE.repetitions
             assert all(sum(p["rounds"] for p in r["passes"]) == r["stats"]["rounds"]
                        and len(r["passes"]) >= 2 for r in case["repetitions"])
+            # each pass keeps its control and the control's two parts, whose geometric mean it is
+            assert all(p["control_s"] == pytest.approx(
+                (p["control_gemm_s"] * p["control_recurrence_s"]) ** 0.5, rel=1e-12)
+                and 0 < p["control_gemm_s"] and 0 < p["control_recurrence_s"]
+                for r in case["repetitions"] for p in r["passes"])
             assert 0 < case["stats"]["min"] <= case["stats"]["median"]
             assert [r["repetition"] for r in case["repetitions"]] == [0, 1]  # smoke: 2
             assert sum(r["stats"]["rounds"] for r in case["repetitions"]) == \

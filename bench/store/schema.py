@@ -57,6 +57,10 @@ class Pass(Record):
 
     rounds: int  # this pass's samples: the next `rounds` entries of the repetition's samples
     control_s: float | None  # the control workload's median (bench.timing.calibrate.control)
+    # its two parts (Control.parts): the GEMM's and the small-op recurrence's median call time;
+    # None in files written before they were kept
+    control_gemm_s: float | None = None
+    control_recurrence_s: float | None = None
 
 
 @dataclass(frozen=True)

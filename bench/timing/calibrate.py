@@ -80,6 +80,11 @@ def combine(device: torch.device, points: list[schema.CalibrationPoint]) -> sche
                               control_id(device))
 
 
+def combined(gemm_s: float, recurrence_s: float) -> float:
+    """The control's value from its parts: their geometric mean."""
+    return math.sqrt(gemm_s * recurrence_s)
+
+
 class Control:
     """The per-pass control workload on `device`, its buffers made once per worker."""
 
@@ -115,7 +120,11 @@ class Control:
             times.append(time.perf_counter() - start)
         return statistics.median(times)
 
+    def parts(self) -> tuple[float, float]:
+        """The GEMM's and the recurrence's median call times, in seconds."""
+        return (self._median(self._gemm, self.calls),
+                self._median(self._recurrence, RECURRENCE_CALLS))
+
     def seconds(self) -> float:
         """The geometric mean of the GEMM's and the recurrence's median call times."""
-        return math.sqrt(self._median(self._gemm, self.calls)
-                         * self._median(self._recurrence, RECURRENCE_CALLS))
+        return combined(*self.parts())

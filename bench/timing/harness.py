@@ -28,6 +28,7 @@ import torch
 from bench.errors import one_line
 from bench.faults import injected_failure, slow_factor, slowed
 from bench.system.device import set_seed, synchronize
+from bench.timing import calibrate
 from bench.timing.calibrate import Control
 from bench.timing.cases import Case
 from bench.timing.records import repetition_entry
@@ -132,12 +133,15 @@ class Timing:
                         else _time_call(prepared.step, self.budget.first_warmup,
                                         self.budget.case_budget_s / 4))
             warmup = self.budget.warmup(self.block, estimate) if prepared.samples else 0
-            control_s = self.control.seconds()
+            control_parts = self.control.parts()
             benchmark.pedantic(prepared.step, rounds=self.budget.rounds(estimate),
                                warmup_rounds=warmup, iterations=1)
         samples = benchmark.stats.stats.data
         prepared.samples.extend(samples)
-        prepared.passes.append({"rounds": len(samples), "control_s": control_s})
+        prepared.passes.append({"rounds": len(samples),
+                                "control_s": calibrate.combined(*control_parts),
+                                "control_gemm_s": control_parts[0],
+                                "control_recurrence_s": control_parts[1]})
         prepared.warnings.update(getattr(prepared.model, "recorded_warnings", []))
         prepared.warnings.update(f"{w.category.__name__}: {w.message}" for w in caught)
         prepared.native = benchmark.stats.as_dict(include_data=True)
