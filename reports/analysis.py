@@ -6,7 +6,7 @@ Speed-up everywhere means a ratio of medians: median(baseline) / median(case), >
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,9 @@ SWEEP_PREFIX = "rnn-"  # a sweep's group is "rnn-<swept param>" (bench.timing.ca
 
 # What a verdict was drawn over (reports.analysis.verdict_units), in words for the tables
 BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
-               "repetitions": "repetitions"}
+               "repetitions": "repetitions",
+               "undecided": "undecided: the runs sat in different machine states and how much "
+                            "this case slows in the slow one was not measured"}
 
 
 def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool) -> tuple[list, list, str]:
@@ -34,14 +36,16 @@ def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool) -> tuple[list, lis
     sides have controls (by state, bench.timing.passes.state_adjusted, when the machine shows a
     fast and a slow state, `pair_split`; else by the slope on the control,
     passes.control_adjusted), raw passes otherwise, repetitions when a side has no passes
-    (older files)."""
+    (older files). Basis "undecided" (raw passes): the pair is judged by state but cannot be
+    (passes.state_undecided); its verdict is then "same"."""
     if len(a["pass_raw"]) and len(b["pass_raw"]):
         if adjusted and len(a["pass_control"]) and len(b["pass_control"]):
             split = pair_split(a, b)
             if split is not None:
-                units_a, units_b, _ = passes.state_adjusted(a["pass_raw"], a["pass_control"],
-                                                            b["pass_raw"], b["pass_control"],
-                                                            split)
+                units_a, units_b, factor = passes.state_adjusted(
+                    a["pass_raw"], a["pass_control"], b["pass_raw"], b["pass_control"], split)
+                if factor is None:
+                    return units_a, units_b, "undecided"
             else:
                 units_a, units_b, _ = passes.control_adjusted(a["pass_raw"], a["pass_control"],
                                                               b["pass_raw"], b["pass_control"])
@@ -70,7 +74,10 @@ def verdict_with_basis(a: pd.Series, b: pd.Series, key: str,
     """`verdict`, and the basis its units were drawn on (`verdict_units`)."""
     units_a, units_b, basis = verdict_units(a, b, adjusted)
     repetitions = min(len(a["rep_samples"]), len(b["rep_samples"]))
-    return stats.compare(units_a, units_b, key=key, repetitions=repetitions), basis
+    v = stats.compare(units_a, units_b, key=key, repetitions=repetitions)
+    if basis == "undecided":  # the ratio and interval stay, as information; no verdict
+        v = replace(v, verdict="same")
+    return v, basis
 
 
 def baseline_style() -> str:

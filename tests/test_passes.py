@@ -179,6 +179,45 @@ def test_a_run_spent_in_the_slow_state_is_judged_by_the_case_own_response():
     assert old.ratio > 1.3 and old.high > 1.5
 
 
+def test_runs_wholly_in_opposite_states_leave_an_unmeasured_case_undecided():
+    # Measured (smoke, 2 cores): one 40-s run all in the fast state, the next all in the slow,
+    # small-op RNN steps 1.2-1.65x slower in the second while the control moved 1.15-1.2x; no
+    # run saw the case in both states, so its response was unknown and 6 of 23 were called
+    rng = np.random.default_rng(6)
+    fast = _two_state(rng, 1.0, [[0] * 7, [0] * 6 + [1]], response=1.6)  # one stray pass
+    slow = _two_state(rng, 1.0, [[1] * 7, [1] * 6 + [0]], response=1.6)
+    v, basis = analysis.verdict_with_basis(fast, slow, "k", adjusted=True)
+    assert basis == "undecided" and v.verdict == "same" and v.ratio > 1.4  # the ratio stays
+    # judged by the control's own ratio between the states instead, it was called slower
+    assert analysis.verdict(fast.drop("control_split"), slow.drop("control_split"), "k",
+                            adjusted=True).verdict == "slower"
+    # a run that saw the case 3 times in each state measures its response: decided again,
+    # a 1.25x slowdown is caught and an unchanged case is not called
+    mixed = _two_state(rng, 1.0, [[0] * 4 + [1] * 3, [1] * 4 + [0] * 3], response=1.6,
+                       split=fast["control_split"])
+    v, basis = analysis.verdict_with_basis(mixed, slow, "k", adjusted=True)
+    assert basis == "adjusted" and v.verdict == "same"
+    slowed = _two_state(rng, 1.25, [[1] * 7, [1] * 7], response=1.6, split=None)
+    v, basis = analysis.verdict_with_basis(mixed, slowed, "k", adjusted=True)
+    assert basis == "adjusted" and v.verdict == "slower" and v.ratio == pytest.approx(1.25,
+                                                                                       abs=0.05)
+
+
+def test_a_state_factor_needs_three_passes_in_each_state_when_a_side_has_them():
+    # one pass at a state change is often half in the other state: with a side that has 3 in
+    # each state, a side's single slow pass does not set the case's factor
+    a = [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [1.6, 1.6], [1.6, 1.6], [1.6, 1.6]]
+    a_controls = [(0, FAST)] * 3 + [(0, SLOW)] * 3
+    b = [[1.0, 1.0]] * 6 + [[1.1, 1.1]]  # its one slow pass caught mid-change
+    b_controls = [(0, FAST)] * 6 + [(0, SLOW)]
+    split = float(np.log(FAST * SLOW) / 2)
+    _, adjusted_b, factor = passes.state_adjusted(a, a_controls, b, b_controls, split)
+    assert factor == pytest.approx(1.6)
+    assert adjusted_b[-1] == pytest.approx([1.1 / 1.6, 1.1 / 1.6])
+    # without such a side, the single slow pass is all there is to go by
+    assert passes.state_adjusted(b, b_controls, b, b_controls, split)[2] == pytest.approx(1.1)
+
+
 def test_pass_controls_line_up_with_the_units_and_need_every_control():
     reps = [_rep([2.0, 4.0, 6.0], [{"rounds": 2, "control_s": 2.0}, {"rounds": 0, "control_s": 9.0},
                                    {"rounds": 1, "control_s": 3.0}]),
