@@ -245,6 +245,9 @@ def cmd_list(args) -> int:
             "" if info.double_backward else "  [no double backward]") + (
             "  [baseline]" if info.baseline else "")
         print(f"  {info.name:<20}" + "".join(cells) + f"{info.summary}{flags}")
+    from implementations.rnn import bptt_kernel
+
+    print(f"  bptt's compiled LSTM loops here: {bptt_kernel.status()}")
     print("CNN variants (implementations.cnn):")
     for info in cnn.describe():
         print(f"  {info.family + '/' + info.shortcut:<24} {info.summary}")

@@ -82,6 +82,7 @@ def fields(data: dict) -> list[tuple[str, str]]:
         ("Threads", f"{fmt.text(s.get('threads'))} intra-op, "
                     f"{fmt.text(s.get('interop_threads'))} inter-op"),
         ("Allocator", allocator.summary(s.get("malloc"))),
+        ("bptt LSTM loops", s.get("bptt_kernel") or "not recorded"),
         ("OS", fmt.text(m.get("operating_system"))),
         ("Commit", _commit(data.get("commit") or {})),
         ("Profile", f"{fmt.text(data.get('profile'))} on {fmt.text(cfg.get('device'))}"),

@@ -17,7 +17,7 @@ MACHINE_KEYS = {*m.HARDWARE_FIELDS, "operating_system", "fingerprint"}
 SOFTWARE_KEYS = {"python", "torch", "torchvision", "cuda", "cudnn", "driver", "threads",
                  "interop_threads", "mkldnn", "mkl", "openmp", "tf32_matmul", "tf32_cudnn",
                  "cudnn_benchmark", "cudnn_deterministic", "pytest_benchmark", "platform",
-                 "malloc"}
+                 "malloc", "bptt_kernel"}
 GIB = re.compile(r"^\d+\.\d GiB$")
 
 

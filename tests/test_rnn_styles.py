@@ -9,7 +9,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from implementations import rnn
-from implementations.rnn import compiled, jit, loop, native
+from implementations.rnn import bptt_kernel, compiled, jit, loop, native
 from implementations.rnn.base import RNNConfig
 
 STEPS, BATCH, INPUT, HIDDEN = 3, 4, 2, 5
@@ -61,7 +61,8 @@ def test_premul_projects_every_step_in_one_gemm():
 
 @pytest.mark.parametrize(("cell", "gates"), [("rnn", 1), ("lstm", 4), ("gru", 3)])
 def test_bptt_projects_every_step_at_once_then_one_recurrent_gemm_per_step(cell, gates):
-    log = forward_ops("bptt", cell)
+    with bptt_kernel.python_loops():  # the compiled LSTM loops: tests/test_bptt_kernel.py
+        log = forward_ops("bptt", cell)
     assert gemm_rows(log) == [BATCH] * STEPS + [STEPS * BATCH]
     projection = [(name, shape) for name, shape in log.ops if shape[0] == STEPS * BATCH
                   and name in ("mm", "addmm", "addmm_")]
@@ -72,9 +73,10 @@ def test_bptt_projects_every_step_at_once_then_one_recurrent_gemm_per_step(cell,
 def test_bptt_backward_carries_one_gemm_per_step_and_the_rest_over_all_steps(cell):
     model = rnn.build("bptt", INPUT, HIDDEN, cell=cell)
     x = torch.randn(STEPS, BATCH, INPUT, requires_grad=True)
-    output, _ = model(x)
-    with OpLog() as log:
-        output.sum().backward()
+    with bptt_kernel.python_loops():  # the compiled LSTM loops: tests/test_bptt_kernel.py
+        output, _ = model(x)
+        with OpLog() as log:
+            output.sum().backward()
     gemms = [shape for name, shape in log.ops if name in ("mm", "addmm", "addmm_")]
     per_step = [s for s in gemms if s == (BATCH, HIDDEN)]
     assert len(per_step) == STEPS - 1  # dh_{t-1} = dout + dG_t W_hh; none needed at t = 0

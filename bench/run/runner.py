@@ -93,6 +93,7 @@ def run(opts: RunOptions, stream: TextIO | None = None) -> Path:
     dataset = load_dataset(settings["dataset"], settings["data_dir"])
     for note in dataset.notes:
         print(f"mnistbench: {note}", file=stream)
+    prepare_kernels(plan, stream)  # after every check of the input: it may take 30 s
     out.mkdir(parents=True, exist_ok=True)
     with rundir.RunLock(out):
         header = write_header(out, opts, settings, profile, device, threads, dataset)
@@ -113,6 +114,22 @@ def make_plan(profile: Profile, device: torch.device, seed: int,
                              f"{profile.name!r}; `mnistbench list` shows the names (cases look "
                              "like 'rnn/native/forward/...' or 'train/resnet/projection/seed0')")
     return Plan(timed, trains)
+
+
+def prepare_kernels(plan: Plan, stream: TextIO) -> None:
+    """Build style bptt's compiled LSTM loops (implementations.rnn.bptt_kernel) before any
+    timing when the plan times that style's LSTM on CPU, so that no timed call or worker pays
+    for the build; where it cannot be built, say so once: the Python loops run instead."""
+    from implementations.rnn import bptt_kernel
+
+    if not any(c.implementation == "bptt" and c.device == "cpu" and c.params.get("cell") == "lstm"
+               and not c.skip_reason for c in plan.timed):
+        return
+    if not bptt_kernel.built() and not bptt_kernel.disabled():
+        print("mnistbench: building the compiled LSTM loops of style bptt (once per machine and "
+              "torch version; about 30 s)", file=stream, flush=True)
+    if bptt_kernel.load() is None:
+        print(f"mnistbench: style bptt's LSTM runs its {bptt_kernel.status()}", file=stream)
 
 
 def write_header(out: Path, opts: RunOptions, settings: dict, profile: Profile,

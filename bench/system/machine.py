@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from bench.system import allocator
+from implementations.rnn import bptt_kernel
 
 # The fields that identify the hardware; OS and software stay out so an upgrade keeps the id.
 HARDWARE_FIELDS = (
@@ -191,6 +192,7 @@ def collect_software(device: torch.device | str | None = None) -> dict:
         "pytest_benchmark": _version("pytest-benchmark"),
         "platform": platform.platform(),
         "malloc": allocator.describe(),  # what the timing workers run with
+        "bptt_kernel": bptt_kernel.status(),  # style bptt's LSTM loops: compiled or Python
     }
 
 

@@ -1,7 +1,8 @@
 """`bptt`: each layer a torch.autograd.Function with a hand-written backward through time.
 
-Forward. The loop runs only the recurrence (the time loops per cell are in `bptt_cells.py`),
-writing into preallocated buffers:
+Forward. The loop runs only the recurrence (the time loops per cell are in `bptt_cells.py`; an
+LSTM's run compiled on CPU in float32, `bptt_kernel.py`, which also accumulates the weight and
+bias gradients inside its backward loop), writing into preallocated buffers:
 
     GX_t = x_t W_ih^T + b                 b = b_ih + b_hh (GRU: b_hh's r, z only)
     per step t:  A_t = GX_t + h_{t-1} W_hh^T;   s_t = cell(A_t)   (GRU: n = tanh(A_n + r * gh_n))
@@ -52,6 +53,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from implementations.rnn import bptt_cells as cells
+from implementations.rnn import bptt_kernel as kernel
 from implementations.rnn.base import RNNConfig, StackedRNN
 
 TANH_BLOCK = {"RNN_TANH": 0, "LSTM": 2, "GRU": 2}  # the gate computed as 2 sigmoid(2a) - 1
@@ -86,10 +88,15 @@ def forward(mode: str, x: Tensor, h0: Tensor, c0: Tensor | None, w_ih: Tensor, w
     """x (T, B, I), h0 (B, H) -> ((out (T, B, H), h_n[, c_n]), what backward needs); without
     `keep`, nothing for backward (the loops then reuse one buffer for every step's values)."""
     steps, batch, hidden = x.size(0), x.size(1), h0.size(-1)
+    x2 = x.reshape(steps * batch, -1)
+    if mode == "LSTM" and kernel.applies(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        b_x = _biases(mode, b_ih, b_hh)[0]  # nothing doubled: the compiled loops take tanh
+        gx = (torch.mm(x2, w_ih.t()) if b_x is None else torch.addmm(b_x, x2, w_ih.t()))
+        out, *saved = kernel.lstm_forward(gx.view(steps, batch, -1), h0, c0, w_hh)
+        return (out, out[-1].clone(), saved[1][-1].clone()), tuple(saved)
     b_x, b_h = (None if b is None else _doubled(mode, b, hidden)
                 for b in _biases(mode, b_ih, b_hh))
     w_x, w_h = _doubled(mode, w_ih, hidden).t(), _doubled(mode, w_hh, hidden)  # (I, G*H), (G*H, H)
-    x2 = x.reshape(steps * batch, -1)
     gx = (torch.mm(x2, w_x) if b_x is None else torch.addmm(b_x, x2, w_x)).view(steps, batch, -1)
     if mode == "LSTM":
         out, *saved = cells.lstm_forward(gx, h0, c0, w_h, keep)
@@ -142,6 +149,8 @@ class Layer(torch.autograd.Function):
         _, need_x, need_h0, need_c0, need_w_ih, need_w_hh, need_b_ih, need_b_hh = \
             ctx.needs_input_grad
         dout, mode, saved, dc0 = dout.contiguous(), ctx.mode, ctx.intermediates, None
+        if mode == "LSTM" and kernel.applies(dout, *saved):
+            return _compiled_lstm_backward(ctx, dout, dh, dc)
         if mode == "LSTM":
             dg, dh0, dc0 = cells.lstm_backward(dout, dh, dc, *saved, w_hh, need_h0)
         elif mode == "GRU":
@@ -161,6 +170,22 @@ class Layer(torch.autograd.Function):
             db_ih = db_hh.clone()
         return (None, dx, dh0, dc0 if need_c0 else None, dw_ih, dw_hh, db_ih,
                 db_hh if need_b_hh else None)
+
+
+def _compiled_lstm_backward(ctx: Any, dout: Tensor, dh: Tensor, dc: Tensor) -> tuple:
+    """Layer.backward through the compiled loops (bptt_kernel), which also return the weight
+    and bias gradients; dX = dG W_ih is one GEMM here."""
+    x, h0, w_ih, w_hh, out = ctx.saved_tensors
+    _, need_x, need_h0, need_c0, need_w_ih, need_w_hh, need_b_ih, need_b_hh = \
+        ctx.needs_input_grad
+    need_w = need_w_ih or need_w_hh or need_b_ih or need_b_hh
+    dg, dh0, dc0, dw_ih, dw_hh, db = kernel.lstm_backward(
+        dout, dh, dc, *ctx.intermediates, w_hh, x, h0, out, need_h0, need_w)
+    dx = (dg.view(-1, dg.size(2)) @ w_ih).view(*x.shape[:2], -1) if need_x else None
+    db_hh = db.clone() if need_b_ih and need_b_hh else db  # each parameter owns its .grad
+    return (None, dx, dh0, dc0 if need_c0 else None, dw_ih if need_w_ih else None,
+            dw_hh if need_w_hh else None, db if need_b_ih else None,
+            db_hh if need_b_hh else None)
 
 
 def run_layer(x: Tensor, state: list[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
