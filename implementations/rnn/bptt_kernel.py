@@ -23,6 +23,7 @@ import logging
 import os
 import platform
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -81,8 +82,8 @@ def load() -> ModuleType | None:
     if shutil.which(os.environ.get("CXX", "c++")) is None:
         _reason = "no C++ compiler (c++) on PATH"
         return None
-    if shutil.which("ninja") is None:  # torch.utils.cpp_extension builds with it
-        _reason = "ninja is not on PATH (pip install ninja, or the system's package)"
+    if not _find_ninja():  # torch.utils.cpp_extension builds with it
+        _reason = "ninja is not installed (pip install ninja, or the system's package)"
         return None
     try:
         _module = _build()
@@ -97,6 +98,18 @@ def load() -> ModuleType | None:
     return _module
 
 
+def _find_ninja() -> bool:
+    """True when torch can run ninja: on PATH, or beside this interpreter (pip's ninja in a
+    virtual environment that was not activated, which is then put on PATH)."""
+    if shutil.which("ninja"):
+        return True
+    here = Path(sys.executable).parent
+    if not (here / "ninja").is_file():
+        return False
+    os.environ["PATH"] = os.pathsep.join([str(here), os.environ.get("PATH", "")])
+    return True
+
+
 def _build() -> ModuleType:
     # importing cpp_extension logs a warning about CUDA_HOME on machines without CUDA
     quiet = logging.getLogger("torch.utils.cpp_extension")
@@ -107,9 +120,14 @@ def _build() -> ModuleType:
 
         where = build_dir()
         where.mkdir(parents=True, exist_ok=True)
+        # built from a copy in the build directory: every checkout with this source then shares
+        # one build (ninja rebuilds when the path or the time stamp of a source changes)
+        source = where / SOURCE.name
+        if not source.is_file() or source.read_bytes() != SOURCE.read_bytes():
+            shutil.copyfile(SOURCE, source)
         with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
             return cpp_extension.load(name=f"mnistbench_bptt_lstm_{where.name[-12:]}",
-                                      sources=[str(SOURCE)], extra_cflags=FLAGS,
+                                      sources=[str(source)], extra_cflags=FLAGS,
                                       extra_ldflags=["-fopenmp"], build_directory=str(where),
                                       with_cuda=False, verbose=False)
     finally:
