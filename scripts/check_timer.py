@@ -81,7 +81,11 @@ def _worker(spec: dict) -> None:
             controls[name].append(control.seconds())
             timer = timers[name]
             bursts[name].append(timer.blocked_autorange(min_run_time=spec["min_run_time"]).median)
-    print(json.dumps({name: [values, controls[name]] for name, values in bursts.items()}))
+    from implementations.rnn import bptt_kernel
+
+    print(json.dumps({"bptt_kernel": bptt_kernel.status(),
+                      "cases": {name: [values, controls[name]]
+                                for name, values in bursts.items()}}))
 
 
 def _measure(cases: list[dict], threads: int, processes: int, min_run_time: float,
@@ -90,6 +94,7 @@ def _measure(cases: list[dict], threads: int, processes: int, min_run_time: floa
     """Per case, each process's [its bursts' Timer medians, the control before each]; the
     processes get `env` (the run's allocator settings)."""
     medians: dict[str, list[list[float]]] = {c["name"]: [] for c in cases}
+    loops = set()
     for p in range(processes):
         shuffled = list(cases)
         random.Random(f"{seed}:{p}").shuffle(shuffled)
@@ -99,10 +104,26 @@ def _measure(cases: list[dict], threads: int, processes: int, min_run_time: floa
                 "bursts": bursts, "seed": f"{seed}:{p}"}
         proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)],
                               capture_output=True, text=True, check=True, cwd=ROOT, env=env)
-        for name, value in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+        answer = json.loads(proc.stdout.strip().splitlines()[-1])
+        for name, value in answer["cases"].items():
             medians[name].append(value)
+        loops.add(answer["bptt_kernel"])
         print(f"process {p + 1}/{processes} done", file=sys.stderr)
+    if any(c["implementation"] == "bptt" and c["params"].get("cell") == "lstm" for c in cases):
+        print(f"bptt's LSTM loops in this check: {' | '.join(sorted(loops))}", file=sys.stderr)
     return medians
+
+
+def same_loops(doc: dict, env: dict[str, str]) -> tuple[dict[str, str], str]:
+    """`env` for the check's processes such that style bptt's LSTM runs the loops the run timed
+    (implementations.rnn.bptt_kernel: compiled, or the Python ones), and what the run recorded.
+    A run that recorded nothing predates the compiled loops: it ran the Python ones."""
+    from implementations.rnn import bptt_kernel
+
+    loops = (doc.get("software") or {}).get("bptt_kernel") or "Python loops (not recorded)"
+    if not loops.startswith("compiled"):
+        env = {**env, bptt_kernel.ENV: "off"}
+    return env, loops
 
 
 def main() -> int:
@@ -154,6 +175,8 @@ def main() -> int:
     print(f"allocator settings: {allocator.users_own(env) or 'the default'}"
           f"{' (as the run recorded)' if malloc else ' (the run recorded none)'}",
           file=sys.stderr)
+    env, loops = same_loops(doc, env)
+    print(f"bptt's LSTM loops in the run: {loops}", file=sys.stderr)
     independent = _measure(cases, threads, args.processes, args.min_run_time, args.bursts, env)
     # the run's control can divide only if it timed what this check's control times
     same_control = (doc.get("calibration") or {}).get("control") == control_id(

@@ -37,3 +37,13 @@ def test_a_case_is_compared_in_the_state_both_sides_saw_most():
     few = _record([(12.1e-3, FAST)] * 2 + [(17.5e-3, SLOW)] * 2)
     assert check_timer._same_state(few, bursts, SPLIT) is None
     assert check_timer._same_state(suite, bursts, None) is None
+
+
+def test_the_check_runs_the_bptt_lstm_loops_the_run_recorded():
+    env = {"A": "1"}
+    compiled = {"software": {"bptt_kernel": "compiled (float32 on CPU)"}}
+    assert check_timer.same_loops(compiled, env) == (env, "compiled (float32 on CPU)")
+    python = {"software": {"bptt_kernel": "Python loops: no C++ compiler (c++) on PATH"}}
+    assert check_timer.same_loops(python, env)[0] == {"A": "1", "MNISTBENCH_BPTT_KERNEL": "off"}
+    older, loops = check_timer.same_loops({"software": {}}, env)  # before the compiled loops
+    assert older["MNISTBENCH_BPTT_KERNEL"] == "off" and loops.startswith("Python loops")
