@@ -218,6 +218,31 @@ def test_a_state_factor_needs_three_passes_in_each_state_when_a_side_has_them():
     assert passes.state_adjusted(b, b_controls, b, b_controls, split)[2] == pytest.approx(1.1)
 
 
+def test_runs_whose_measured_state_factors_disagree_leave_the_case_undecided():
+    # Measured (quick, 2 cores): rnn/compile/forward_backward, ~2.95 ms fast; one run's "slow"
+    # passes were a third state (control slow, the case 1.09x), the other's 1.66x with only 2
+    # fast passes; the first run's factor called the second 1.47x slower, 15 of 70 such cases
+    split = float(np.log(FAST * SLOW) / 2)
+    third = [[2.95, 2.95]] * 17 + [[3.2, 3.2]] * 4
+    third_controls = [(0, FAST)] * 17 + [(0, SLOW)] * 4
+    slow = [[2.9, 2.9]] * 2 + [[4.8, 4.8]] * 19
+    slow_controls = [(0, FAST)] * 2 + [(0, SLOW)] * 19
+    sides = [passes._by_state(u, c, split) for u, c in ((third, third_controls),
+                                                         (slow, slow_controls))]
+    assert passes.state_undecided(sides)
+    assert passes.state_adjusted(third, third_controls, slow, slow_controls, split)[2] is None
+    # factors that agree within 1.3x are judged: the first run's 1.36x here, the second's 1.66x
+    agree = [[2.95, 2.95]] * 17 + [[4.0, 4.0]] * 4
+    sides = [passes._by_state(u, c, split) for u, c in ((agree, third_controls),
+                                                         (slow, slow_controls))]
+    assert not passes.state_undecided(sides)
+    # a slowdown keeps each run's factor, so a slowed case is still decided
+    slowed = [[v * 1.25 for v in unit] for unit in slow]
+    sides = [passes._by_state(u, c, split) for u, c in ((slow, slow_controls),
+                                                         (slowed, slow_controls))]
+    assert not passes.state_undecided(sides)
+
+
 def test_pass_controls_line_up_with_the_units_and_need_every_control():
     reps = [_rep([2.0, 4.0, 6.0], [{"rounds": 2, "control_s": 2.0}, {"rounds": 0, "control_s": 9.0},
                                    {"rounds": 1, "control_s": 3.0}]),
