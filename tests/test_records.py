@@ -51,7 +51,8 @@ def test_ok_entry_pools_every_pass_with_pytest_benchmarks_statistics():
     assert (stats["min"], stats["max"], stats["median"], stats["mean"]) == (1.0, 8.0, 4.5, 4.5)
     assert (stats["q1"], stats["q3"], stats["iqr"]) == (2.5, 6.5, 4.0)  # its quartile rule
     # a pass given without the control's parts records them as unknown (null)
-    assert entry["passes"] == [{**p, "control_gemm_s": None, "control_recurrence_s": None}
+    assert entry["passes"] == [{**p, "control_gemm_s": None, "control_recurrence_s": None,
+                                   "control_fork_s": None}
                                for p in passes]
     assert entry["warnings"] == ["TracerWarning: x"] and entry["flops"] == 1e6
     native = entry["pytest_benchmark"]  # pytest-benchmark's own JSON layout, plain values

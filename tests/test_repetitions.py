@@ -98,6 +98,7 @@ def test_the_control_times_both_references_and_leaves_the_global_rng_alone():
     assert torch.equal(torch.rand(4), expected)  # cases built after it draw what they would
     seconds = [control.seconds() for _ in range(3)]
     assert all(0 < s < 1 for s in seconds)
+    assert 0 < control.fork_s() < 1  # the fork-join probe, recorded beside the control
     block = calibrate.combine(torch.device("cpu"), [schema.CalibrationPoint(0, 1.0, None)])
     assert block.control == calibrate.control_id(torch.device("cpu"))
     assert "gemm256" in block.control and "tanh28x64x128" in block.control

@@ -93,6 +93,7 @@ def test_smoke_run_writes_complete_valid_results(smoke_run, mnist_dir):
             assert all(p["control_s"] == pytest.approx(
                 (p["control_gemm_s"] * p["control_recurrence_s"]) ** 0.5, rel=1e-12)
                 and 0 < p["control_gemm_s"] and 0 < p["control_recurrence_s"]
+                and 0 < p["control_fork_s"]  # the fork-join probe beside them (CPU)
                 for r in case["repetitions"] for p in r["passes"])
             assert 0 < case["stats"]["min"] <= case["stats"]["median"]
             assert [r["repetition"] for r in case["repetitions"]] == [0, 1]  # smoke: 2

@@ -61,6 +61,9 @@ class Pass(Record):
     # None in files written before they were kept
     control_gemm_s: float | None = None
     control_recurrence_s: float | None = None
+    # recorded beside them, not part of control_s: the threads' fork-join probe
+    # (Control.fork_s); None on CUDA and in files written before it was kept
+    control_fork_s: float | None = None
 
 
 @dataclass(frozen=True)

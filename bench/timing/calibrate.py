@@ -37,6 +37,13 @@ CONTROL = {"cpu": (256, 10), "cuda": (1024, 10)}
 # the control's recurrence: (steps, batch, hidden), 3 calls; about 4 ms on the 2-core CPU
 RECURRENCE = (28, 64, 128)
 RECURRENCE_CALLS = 3
+# A third part, recorded beside the control but not in it: `FORK[1]` in-place adds on `FORK[0]`
+# floats, each large enough for ATen to split it over the threads, so that its time is mostly the
+# threads' fork and join (about 0.12 ms on the 2-core CPU; CPU runs only). On that machine it moved
+# 1.42x between the two states, against 1.33x for the recurrence and 1.07x for the GEMM; kept to
+# learn whether it also sees the states that the control missed in two smoke A/A pairs (issue 11).
+FORK = (1 << 17, 20)
+FORK_CALLS = 5
 
 
 def control_id(device: torch.device) -> str:
@@ -98,8 +105,11 @@ class Control:
         steps, batch, hidden = RECURRENCE
         self.w = (torch.randn(hidden, hidden, generator=generator) * 0.05).to(device)
         self.x = torch.randn(steps, batch, hidden, generator=generator).to(device)  # (T, B, H)
+        self.spread = torch.zeros(FORK[0]) if device.type == "cpu" else None
         self._gemm()
         self._recurrence()
+        if self.spread is not None:
+            self._fork()
         synchronize(device)
 
     def _gemm(self) -> None:
@@ -110,6 +120,14 @@ class Control:
             h = torch.zeros_like(self.x[0])
             for x_t in self.x:
                 h = torch.tanh(torch.addmm(x_t, h, self.w))
+
+    def _fork(self) -> None:
+        for _ in range(FORK[1]):
+            self.spread.add_(1.0)
+
+    def fork_s(self) -> float | None:
+        """The fork-join probe's median call time in seconds (FORK); None off the CPU."""
+        return None if self.spread is None else self._median(self._fork, FORK_CALLS)
 
     def _median(self, work: Callable[[], None], calls: int) -> float:
         times = []

@@ -134,6 +134,7 @@ class Timing:
                                         self.budget.case_budget_s / 4))
             warmup = self.budget.warmup(self.block, estimate) if prepared.samples else 0
             control_parts = self.control.parts()
+            fork_s = self.control.fork_s()
             benchmark.pedantic(prepared.step, rounds=self.budget.rounds(estimate),
                                warmup_rounds=warmup, iterations=1)
         samples = benchmark.stats.stats.data
@@ -141,7 +142,8 @@ class Timing:
         prepared.passes.append({"rounds": len(samples),
                                 "control_s": calibrate.combined(*control_parts),
                                 "control_gemm_s": control_parts[0],
-                                "control_recurrence_s": control_parts[1]})
+                                "control_recurrence_s": control_parts[1],
+                                "control_fork_s": fork_s})
         prepared.warnings.update(getattr(prepared.model, "recorded_warnings", []))
         prepared.warnings.update(f"{w.category.__name__}: {w.message}" for w in caught)
         prepared.native = benchmark.stats.as_dict(include_data=True)
