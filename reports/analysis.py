@@ -30,20 +30,23 @@ BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
                             "this case slows in the slow one was not measured"}
 
 
-def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool) -> tuple[list, list, str]:
+def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool,
+                  same_case: bool = False) -> tuple[list, list, str]:
     """The units B against A is judged over (rows of bench frames), and their basis: passes
     adjusted for their controls when `adjusted` (one machine and device, one control) and both
     sides have controls (by state, bench.timing.passes.state_adjusted, when the machine shows a
     fast and a slow state, `pair_split`; else by the slope on the control,
     passes.control_adjusted), raw passes otherwise, repetitions when a side has no passes
     (older files). Basis "undecided" (raw passes): the pair is judged by state but cannot be
-    (passes.state_undecided); its verdict is then "same"."""
+    (passes.state_undecided); its verdict is then "same". `same_case`: A and B are one case in
+    two runs (compare), not two cases of one run."""
     if len(a["pass_raw"]) and len(b["pass_raw"]):
         if adjusted and len(a["pass_control"]) and len(b["pass_control"]):
             split = pair_split(a, b)
             if split is not None:
                 units_a, units_b, factor = passes.state_adjusted(
-                    a["pass_raw"], a["pass_control"], b["pass_raw"], b["pass_control"], split)
+                    a["pass_raw"], a["pass_control"], b["pass_raw"], b["pass_control"], split,
+                    same_case)
                 if factor is None:
                     return units_a, units_b, "undecided"
             else:
@@ -69,10 +72,10 @@ def verdict(a: pd.Series, b: pd.Series, key: str, adjusted: bool) -> stats.Verdi
     return verdict_with_basis(a, b, key, adjusted)[0]
 
 
-def verdict_with_basis(a: pd.Series, b: pd.Series, key: str,
-                       adjusted: bool) -> tuple[stats.Verdict, str]:
+def verdict_with_basis(a: pd.Series, b: pd.Series, key: str, adjusted: bool,
+                       same_case: bool = False) -> tuple[stats.Verdict, str]:
     """`verdict`, and the basis its units were drawn on (`verdict_units`)."""
-    units_a, units_b, basis = verdict_units(a, b, adjusted)
+    units_a, units_b, basis = verdict_units(a, b, adjusted, same_case)
     repetitions = min(len(a["rep_samples"]), len(b["rep_samples"]))
     v = stats.compare(units_a, units_b, key=key, repetitions=repetitions)
     if basis == "undecided":  # the ratio and interval stay, as information; no verdict

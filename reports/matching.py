@@ -37,7 +37,8 @@ def _judge(base: pd.Series, other: pd.Series, same_hardware: bool, adjusted: boo
     """`same_hardware`: one machine and one device (regression | improvement); `adjusted`: and
     the same control in both runs, so the verdict may divide by it."""
     v, basis = analysis.verdict_with_basis(
-        base, other, f"{base['name']}@{base['device']}>{other['device']}", adjusted=adjusted)
+        base, other, f"{base['name']}@{base['device']}>{other['device']}", adjusted=adjusted,
+        same_case=True)
     words = SAME_HARDWARE_WORDS if same_hardware else ACROSS_WORDS
     return {"ratio": v.ratio, "low": v.low, "high": v.high, "speedup": 1.0 / v.ratio,
             "speedup_low": 1.0 / v.high, "speedup_high": 1.0 / v.low,

@@ -188,7 +188,8 @@ def state_split(controls: Sequence[float], min_gap: float = STATE_MIN_GAP) -> fl
 
 def state_adjusted(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[int, float]],
                    b: Sequence[Sequence[float]], b_controls: Sequence[tuple[int, float]],
-                   split: float) -> tuple[list[list[float]], list[list[float]], float | None]:
+                   split: float, same_case: bool = False
+                   ) -> tuple[list[list[float]], list[list[float]], float | None]:
     """Both sides' units with the slow state's passes brought to the fast state, and the factor
     they were divided by (module docstring); the factor is None, and the units are returned as
     they are, when the pair cannot be judged by state (`state_undecided`). A pass is slow when
@@ -196,10 +197,12 @@ def state_adjusted(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[int,
     the median of its slow passes' medians over the median of its fast passes' (the same code in
     both states), the sides pooled on the log scale weighted by the fewer passes of the two
     states, from the sides with STATE_MIN_PASSES in each state, else from any side that saw
-    both; a case no side saw in both states takes the control's own ratio between the states."""
+    both; a case no side saw in both states takes the control's own ratio between the states.
+    `same_case`: the sides are one case in two runs (compare), whose ratios should agree; two
+    styles in one run respond to the states each in its own way."""
     sides = [_by_state(units, controls, split) for units, controls in ((a, a_controls),
                                                                          (b, b_controls))]
-    if state_undecided(sides):
+    if state_undecided(sides, same_case):
         return [list(u) for u in a], [list(u) for u in b], None
     shift = 0.0
     for least in (STATE_MIN_PASSES, 1):
@@ -233,11 +236,12 @@ def _by_state(units: Sequence[Sequence[float]], controls: Sequence[tuple[int, fl
     return fast, slow, fast_controls, slow_controls
 
 
-def state_undecided(sides: Sequence[tuple[list[float], list[float], list[float], list[float]]]
-                    ) -> bool:
+def state_undecided(sides: Sequence[tuple[list[float], list[float], list[float], list[float]]],
+                    same_case: bool = False) -> bool:
     """True when a pair cannot be judged by state:
-    - both sides measured the case's slow/fast ratio (STATE_AGREE_PASSES passes in each state)
-      and the two differ by more than STATE_FACTOR_SPREAD. Seen on the AVX-512 VM: one quick
+    - (`same_case`: one case in two runs) both sides measured the case's slow/fast ratio
+      (STATE_AGREE_PASSES passes in each state) and the two differ by more than
+      STATE_FACTOR_SPREAD. Seen on the AVX-512 VM: one quick
       run's "slow" passes were a third state, in which the control was slow but
       rnn/compile/forward_backward only 1.09x its fast time, while the other run's were 1.66x;
       the factor from the first called 15 of 70 unchanged cases slower (1.14-1.47x);
@@ -249,7 +253,7 @@ def state_undecided(sides: Sequence[tuple[list[float], list[float], list[float],
       judged by the control's ratio, 6 of 23 unchanged cases were called slower."""
     own = [statistics.median(slow) - statistics.median(fast) for fast, slow, _, _ in sides
            if len(fast) >= STATE_AGREE_PASSES and len(slow) >= STATE_AGREE_PASSES]
-    if len(own) == 2 and abs(own[0] - own[1]) > math.log(STATE_FACTOR_SPREAD):
+    if same_case and len(own) == 2 and abs(own[0] - own[1]) > math.log(STATE_FACTOR_SPREAD):
         return True
     if any(len(fast) >= STATE_MIN_PASSES and len(slow) >= STATE_MIN_PASSES
            for fast, slow, _, _ in sides):
