@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -74,3 +75,30 @@ def test_check_writable_refuses_a_place_that_cannot_be_written(tmp_path):
     assert list(tmp_path.iterdir()) == []  # the probe is gone
     with pytest.raises(UsageError, match=r"^--out x: cannot write to /proc .*; choose a writable"):
         atomic.check_writable(Path("/proc"), "--out x")
+
+
+def test_a_pipe_or_device_is_written_in_place_never_replaced(tmp_path):
+    """`compare -o /dev/null` once renamed a regular file over /dev/null, breaking every later
+    use of it on the machine; a FIFO stands in for the device here (no root needed)."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    atomic.write_texts_atomic({fifo: "<html>", tmp_path / "summary.md": "# s"})
+    reader.join(timeout=10)
+    assert got == [b"<html>"] and stat.S_ISFIFO(fifo.stat().st_mode)
+    assert (tmp_path / "summary.md").read_text() == "# s"
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    atomic.write_json_atomic(fifo, {"a": 1})
+    reader.join(timeout=10)
+    assert json.loads(got[1]) == {"a": 1}
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    if Path("/dev/null").exists():
+        atomic.write_text_atomic(Path("/dev/null"), "x")
+        assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)

@@ -13,6 +13,7 @@ import json
 import math
 import numbers
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -81,7 +82,8 @@ def write_texts_atomic(outputs: dict[Path, str]) -> None:
         for path, text in outputs.items():
             if path.is_dir():  # caught before any rename, so no output is replaced
                 raise IsADirectoryError(21, "it is a directory", str(path))
-            staged.append((_stage(path, lambda f, text=text: f.write(text)), path))
+            if not _special(path):
+                staged.append((_stage(path, lambda f, text=text: f.write(text)), path))
     except BaseException:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
@@ -89,10 +91,32 @@ def write_texts_atomic(outputs: dict[Path, str]) -> None:
     for tmp, path in staged:
         os.replace(tmp, path)
         _fsync_dir(path.parent)
+    for path, text in outputs.items():
+        if _special(path):
+            _write_in_place(path, lambda f, text=text: f.write(text))
+
+
+def _special(path: Path) -> bool:
+    """True for an existing device or pipe (/dev/null, /dev/stdout, a FIFO): written in place,
+    never renamed over (a rename would put a regular file where /dev/null was)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _write_in_place(path: Path, dump: Callable, binary: bool = False) -> None:
+    with open(path, "wb") if binary else open(path, "w", encoding="utf-8") as f:
+        dump(f)
 
 
 def _write_atomic(path: Path, dump: Callable, binary: bool = False) -> None:
-    """Stage `dump(f)` in a temp file beside `path`, then rename it over `path`."""
+    """Stage `dump(f)` in a temp file beside `path`, then rename it over `path` (a device or
+    pipe is written in place)."""
+    if _special(path):
+        _write_in_place(path, dump, binary)
+        return
     tmp = _stage(path, dump, binary)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
