@@ -78,11 +78,12 @@ def write_texts_atomic(outputs: dict[Path, str]) -> None:
     temp file behind.
     """
     staged: list[tuple[Path, Path]] = []
+    special = [path for path in outputs if _special(path)]
     try:
         for path, text in outputs.items():
             if path.is_dir():  # caught before any rename, so no output is replaced
                 raise IsADirectoryError(21, "it is a directory", str(path))
-            if not _special(path):
+            if path not in special:
                 staged.append((_stage(path, lambda f, text=text: f.write(text)), path))
     except BaseException:
         for tmp, _ in staged:
@@ -91,9 +92,8 @@ def write_texts_atomic(outputs: dict[Path, str]) -> None:
     for tmp, path in staged:
         os.replace(tmp, path)
         _fsync_dir(path.parent)
-    for path, text in outputs.items():
-        if _special(path):
-            _write_in_place(path, lambda f, text=text: f.write(text))
+    for path in special:
+        _write_in_place(path, lambda f, text=outputs[path]: f.write(text))
 
 
 def _special(path: Path) -> bool:

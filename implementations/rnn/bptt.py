@@ -150,7 +150,15 @@ class Layer(torch.autograd.Function):
             ctx.needs_input_grad
         dout, mode, saved, dc0 = dout.contiguous(), ctx.mode, ctx.intermediates, None
         if mode == "LSTM" and kernel.applies(dout, *saved):
-            return _compiled_lstm_backward(ctx, dout, dh, dc)
+            # the compiled loops also return the weight and bias gradients
+            need_w = need_w_ih or need_w_hh or need_b_ih or need_b_hh
+            dg, dh0, dc0, dw_ih, dw_hh, db = kernel.lstm_backward(
+                dout, dh, dc, *saved, w_hh, x, h0, out, need_h0, need_w)
+            dx = input_grads(need_x, False, False, dg.view(-1, dg.size(2)), x, w_ih)[0]
+            db_hh = db.clone() if need_b_ih and need_b_hh else db  # each owns its .grad
+            return (None, dx, dh0, dc0 if need_c0 else None, dw_ih if need_w_ih else None,
+                    dw_hh if need_w_hh else None, db if need_b_ih else None,
+                    db_hh if need_b_hh else None)
         if mode == "LSTM":
             dg, dh0, dc0 = cells.lstm_backward(dout, dh, dc, *saved, w_hh, need_h0)
         elif mode == "GRU":
@@ -170,22 +178,6 @@ class Layer(torch.autograd.Function):
             db_ih = db_hh.clone()
         return (None, dx, dh0, dc0 if need_c0 else None, dw_ih, dw_hh, db_ih,
                 db_hh if need_b_hh else None)
-
-
-def _compiled_lstm_backward(ctx: Any, dout: Tensor, dh: Tensor, dc: Tensor) -> tuple:
-    """Layer.backward through the compiled loops (bptt_kernel), which also return the weight
-    and bias gradients; dX = dG W_ih is one GEMM here."""
-    x, h0, w_ih, w_hh, out = ctx.saved_tensors
-    _, need_x, need_h0, need_c0, need_w_ih, need_w_hh, need_b_ih, need_b_hh = \
-        ctx.needs_input_grad
-    need_w = need_w_ih or need_w_hh or need_b_ih or need_b_hh
-    dg, dh0, dc0, dw_ih, dw_hh, db = kernel.lstm_backward(
-        dout, dh, dc, *ctx.intermediates, w_hh, x, h0, out, need_h0, need_w)
-    dx = (dg.view(-1, dg.size(2)) @ w_ih).view(*x.shape[:2], -1) if need_x else None
-    db_hh = db.clone() if need_b_ih and need_b_hh else db  # each parameter owns its .grad
-    return (None, dx, dh0, dc0 if need_c0 else None, dw_ih if need_w_ih else None,
-            dw_hh if need_w_hh else None, db if need_b_ih else None,
-            db_hh if need_b_hh else None)
 
 
 def run_layer(x: Tensor, state: list[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,

@@ -136,19 +136,17 @@ def _build() -> ModuleType:
 
 def _self_check(module: ModuleType) -> None:
     """A tiny LSTM through the compiled loops and through the Python ones must agree."""
-    from implementations.rnn import bptt_cells
+    from implementations.rnn import bptt, bptt_cells  # not at the top: bptt imports this
 
     gen = torch.Generator().manual_seed(0)
     steps, batch, hidden = 3, 5, 8
     gates = torch.randn(steps, batch, 4 * hidden, generator=gen)
     h0, c0 = torch.randn(2, batch, hidden, generator=gen).unbind(0)
     w = torch.randn(4 * hidden, hidden, generator=gen) * 0.3
-    out, cells, tanh_c = module.lstm_forward(gates.clone(), h0, c0, w)
-    doubled = gates.clone()
-    doubled[..., 2 * hidden:3 * hidden] *= 2
-    w2 = w.clone()
-    w2[2 * hidden:3 * hidden] *= 2
-    want, *_ = bptt_cells.lstm_forward(doubled, h0, c0, w2)
+    out, _, _ = module.lstm_forward(gates.clone(), h0, c0, w)
+    # the Python loops take the tanh gate's pre-activation doubled (bptt_cells.py says why)
+    doubled = bptt._doubled("LSTM", gates.movedim(2, 0), hidden).movedim(0, 2).contiguous()
+    want, *_ = bptt_cells.lstm_forward(doubled, h0, c0, bptt._doubled("LSTM", w, hidden))
     if not torch.allclose(out, want, rtol=1e-5, atol=1e-6):
         raise RuntimeError("its outputs differ from the Python loops' (self-check)")
 
