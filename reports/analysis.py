@@ -27,7 +27,9 @@ SWEEP_PREFIX = "rnn-"  # a sweep's group is "rnn-<swept param>" (bench.timing.ca
 BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
                "repetitions": "repetitions",
                "undecided": "undecided: the runs sat in different machine states and how much "
-                            "this case slows in the slow one was not measured"}
+                            "this case slows in the slow one was not measured",
+               "shared": "withdrawn: within the factor of how far all the cases moved "
+                         "(reports.matching.shared_movement)"}
 
 
 def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool,

@@ -32,9 +32,12 @@ ratio and the verdict's ratio stand side by side.
                                                  # controls on one machine and device, else of
                                                  # raw times
                    "low": 1.19, "high": 1.31,    # its 95 % hierarchical-bootstrap interval
-                   "basis": "adjusted",          # adjusted | passes | repetitions | undecided
-                                                 # (verdict "same": the runs sat in different
-                                                 # machine states, not measurable): the units
+                   "basis": "adjusted",          # adjusted | passes | repetitions: the units;
+                                                 # undecided (verdict "same": the runs sat in
+                                                 # different machine states, not measurable);
+                                                 # shared (verdict "same": beyond the factor,
+                                                 # but not beyond it from the median movement
+                                                 # of all the pair's cases)
                    "raw_ratio": 1.31,            # median(this run) / median(baseline), raw
                    "repetitions": 3,             # the fewer of the two sides'
                    "verdict": "regression",      # regression | improvement | same on the same
@@ -223,6 +226,7 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
         geomean = float(np.exp(np.log(part["speedup"].astype(float)).mean()))
         undecided = int((part["repetitions"] < stats.MIN_REPETITIONS).sum())
         states = int((part["basis"] == "undecided").sum())
+        shared = int((part["basis"] == "shared").sum())
         lines.append(f"{_run_label(run_index)} ({kind}): {len(part)} matched cases, "
                      f"{slower} {worse}, {faster} {better}, "
                      f"{len(part) - slower - faster} within the noise"
@@ -231,6 +235,9 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
                      + (f" ({states} undecided: the two runs sat in different machine states "
                         "and how much those cases slow in the slow one was not measured in "
                         "either run — run the pair again)" if states else "")
+                     + (f" ({shared} moved beyond the factor but within it of how far all the "
+                        "cases moved together, as in a machine state the control did not see: "
+                        "not called — run the pair again)" if shared else "")
                      + f"; geometric-mean speed-up over its baselines {fmt.ratio(geomean)}."
                      + (_together(part) if same else ""))
     return lines or ["No case ran in more than one of these runs."]

@@ -13,10 +13,20 @@ The calibration (a float32 GEMM timed in every repetition) is judged by the same
 repetition's GEMM rate as that repetition's one sample: the machine itself "moved" when the
 interval of other / base lies wholly beyond 1.1x (or below 1 / 1.1x). With two repetitions a side
 that means every repetition of one run beat every repetition of the other by more than the factor.
+
+On one machine and device a case is also judged against the other cases of the same pair of runs
+(`shared_movement`): a difference is called only when it lies beyond the factor from the median
+movement of all the pair's cases too, unless that shared movement is itself beyond the factor.
+The control does not see every state of a shared machine: in two smoke A/A pairs on the 2-core
+VM, one run's passes that the control read as fast were 1.1-1.25x slower in most cases, and 5
+unchanged cases were called 1.14-1.28x faster while the median case moved 1.06-1.08x.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from bench.store.results import IDENTITY
@@ -25,6 +35,9 @@ from reports import analysis
 from reports.load import Run
 
 KEY = list(IDENTITY)
+# The shared movement of a pair is the median over at least this many decided cases (fewer
+# cannot outvote a changed case or two)
+SHARED_MIN_CASES = 6
 
 
 def stacked(runs: list[Run]) -> pd.DataFrame:
@@ -84,7 +97,38 @@ def pairs(runs: list[Run], by_device: bool = True) -> pd.DataFrame:
                          "median": other["median"], "iqr": other["iqr"], "same_hardware": same,
                          **_judge(base, other, one_device,
                                   one_device and first.control == second.control)})
-    return pd.DataFrame(rows, columns=PAIR_COLUMNS)
+    return shared_movement(pd.DataFrame(rows, columns=PAIR_COLUMNS))
+
+
+def shared_movement(frame: pd.DataFrame, factor: float = stats.FACTOR) -> pd.DataFrame:
+    """`frame` (pairs' rows) with each verdict on one machine and device withdrawn where it does
+    not also hold against the pair's shared movement: per (baseline run, run, device), the
+    median verdict ratio over the decided cases (basis not "undecided", enough repetitions),
+    when there are SHARED_MIN_CASES of them and it lies within `factor`. A called case whose
+    interval, divided by that median, no longer lies wholly beyond `factor` gets verdict "same"
+    and basis "shared": it moved with the other cases, as a machine state the control did not
+    see moves them. A shared movement beyond `factor` (a change every case shares, or a machine
+    state beyond the noise) leaves the verdicts as they are; no verdict is ever added."""
+    if frame.empty:
+        return frame
+    frame = frame.copy()
+    mine = (frame["same_hardware"] & (frame["device"] == frame["other_device"])
+            & (frame["basis"] != "undecided")
+            & (frame["repetitions"] >= stats.MIN_REPETITIONS))
+    for _, part in frame[mine].groupby(["base_run", "run", "device"]):
+        if len(part) < SHARED_MIN_CASES:
+            continue
+        shared = float(np.exp(np.median(np.log(part["ratio"].astype(float)))))
+        if abs(math.log(shared)) > math.log(factor):
+            continue
+        called = part[part["significant"]]
+        holds = ((called["low"] / shared > factor) & (called["ratio"] > 1)) | (
+            (called["high"] / shared < 1 / factor) & (called["ratio"] < 1))
+        withdrawn = called.index[~holds]
+        frame.loc[withdrawn, ["significant", "regression"]] = False
+        frame.loc[withdrawn, "verdict"] = "same"
+        frame.loc[withdrawn, "basis"] = "shared"
+    return frame
 
 
 CALIBRATION_COLUMNS = ["run", "base_run", "same_hardware", "base_gflops", "gflops", "ratio",

@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from bench import cli
@@ -76,6 +77,73 @@ def test_three_cases_slowed_by_1_25_are_exactly_the_regressions(tmp_path):
     assert sorted(pairs.loc[pairs["regression"], "name"]) == sorted(SLOWED)
     assert (pairs.loc[~pairs["regression"], "verdict"] == "same").all()
     assert write_compare([base, slowed], tmp_path / "c.html", fail_on_regression=True) == 1
+
+
+def test_a_case_that_moved_with_all_the_others_is_not_called(tmp_path):
+    # every case 7 % faster (a machine state the control missed) and one 5 % more: 0.88x raw,
+    # beyond the factor, but 0.95x against how far the cases moved together
+    moved = rs.rnn_name("native", rs.rnn_params("forward_backward"))
+    base = _write(tmp_path, "a")
+    other = _write(tmp_path, "b", rng_seed=3, scale=0.93, slow={moved: 0.95})
+    pairs = matching.pairs([load_run(base), load_run(other)]).set_index("name")
+    assert pairs.loc[moved, "high"] < 1 / 1.1  # called by the verdict rule alone
+    assert pairs.loc[moved, "verdict"] == "same" and pairs.loc[moved, "basis"] == "shared"
+    assert not pairs["significant"].any()
+    out, verdicts = tmp_path / "c.html", tmp_path / "v.json"
+    assert write_compare([base, other], out, json_path=verdicts, fail_on_regression=True) == 0
+    summary = _section(out.read_text(encoding="utf-8"), "summary")
+    assert "0 regressions, 0 improvements" in summary
+    assert "1 moved beyond the factor but within it of how far all the cases moved" in summary
+    cases = json.loads(verdicts.read_text(encoding="utf-8"))["runs"][0]["cases"]
+    assert [c["basis"] for c in cases if c["name"] == moved] == ["shared"]
+
+
+def test_a_slowed_case_is_caught_while_all_the_others_moved(tmp_path):
+    slowed = rs.rnn_name("loop", rs.rnn_params("forward"))
+    base = _write(tmp_path, "a")
+    other = _write(tmp_path, "b", rng_seed=4, scale=0.93, slow={slowed: 1.3})  # 1.21x raw
+    pairs = matching.pairs([load_run(base), load_run(other)])
+    assert list(pairs.loc[pairs["significant"], "name"]) == [slowed]
+    assert pairs.loc[pairs["significant"], "verdict"].tolist() == ["regression"]
+
+
+def _frame(ratios: list[float], spread: float = 1.02) -> pd.DataFrame:
+    """Pairs' rows on one machine and device, each called where its interval says so."""
+    rows = [{"name": f"c{i}", "device": "cpu", "other_device": "cpu", "base_run": 0, "run": 1,
+             "same_hardware": True, "basis": "adjusted", "repetitions": 3, "ratio": r,
+             "low": r / spread, "high": r * spread,
+             "significant": r / spread > 1.1 or r * spread < 1 / 1.1,
+             "verdict": "regression" if r / spread > 1.1 else
+             "improvement" if r * spread < 1 / 1.1 else "same",
+             "regression": r / spread > 1.1} for i, r in enumerate(ratios)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("ratios, called", [
+    ([0.85, *[0.94] * 6], []),                  # moved with the others: withdrawn
+    ([0.80, *[0.94] * 6], ["c0"]),              # 0.85x of the others: stays
+    ([1.18, *[1.06] * 6], []),
+    ([1.30, *[1.06] * 6], ["c0"]),
+    ([0.85, *[0.94] * 4], ["c0"]),              # too few cases to say how far they moved
+    ([0.70, *[0.85] * 6], [f"c{i}" for i in range(7)]),  # all moved beyond the factor: as called
+])
+def test_shared_movement_only_withdraws(ratios, called):
+    before = _frame(ratios)
+    after = matching.shared_movement(before)
+    assert after.loc[after["significant"], "name"].tolist() == called
+    withdrawn = before["significant"] & ~after["significant"]
+    assert (after.loc[withdrawn, "basis"] == "shared").all()
+    assert (after.loc[withdrawn, "verdict"] == "same").all()
+    assert not (after["significant"] & ~before["significant"]).any()
+
+
+def test_shared_movement_leaves_other_hardware_and_undecided_cases_alone():
+    frame = _frame([0.85, *[0.94] * 6])
+    across = matching.shared_movement(frame.assign(same_hardware=False))
+    assert across["significant"].tolist() == frame["significant"].tolist()
+    # undecided cases do not count towards the median: five are too few
+    frame.loc[[1, 2], "basis"] = "undecided"
+    assert matching.shared_movement(frame)["significant"].tolist()[0]
 
 
 def test_faster_is_an_improvement_not_a_regression(tmp_path):

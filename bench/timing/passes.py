@@ -57,8 +57,9 @@ state: see `state_undecided`). Over 66 pairs of five series (the 46; 20 more fro
 one with one case and one with two cases slowed 1.3x, and 3 quick runs and 1 with three slowed
 1.25x), the rule with that check caught 81 of 81 slowed cases and called 7 of 3129 unchanged
 comparisons different (the 6 above and one 1.17x in a smoke power pair), 193 undecided; without
-it, 23, 16 of them in one quick A/A pair, 108 undecided. Across devices or machines the
-controls differ, so the raw samples are compared.
+it, 23, 16 of them in one quick A/A pair, 108 undecided. compare then withdraws 4 of those 7
+(reports.matching.shared_movement). Across devices or machines the controls differ, so the raw
+samples are compared.
 """
 
 from __future__ import annotations
