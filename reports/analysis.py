@@ -80,9 +80,30 @@ def verdict_with_basis(a: pd.Series, b: pd.Series, key: str, adjusted: bool,
     units_a, units_b, basis = verdict_units(a, b, adjusted, same_case)
     repetitions = min(len(a["rep_samples"]), len(b["rep_samples"]))
     v = stats.compare(units_a, units_b, key=key, repetitions=repetitions)
+    if basis == "undecided" and same_case:
+        robust = _under_either_factor(a, b, key, repetitions)
+        if robust is not None:
+            return robust, "adjusted"
     if basis == "undecided":  # the ratio and interval stay, as information; no verdict
         v = replace(v, verdict="same")
     return v, basis
+
+
+def _under_either_factor(a: pd.Series, b: pd.Series, key: str,
+                         repetitions: int) -> stats.Verdict | None:
+    """One case in two runs whose own slow/fast factors disagree (passes.state_factor_choices):
+    the verdict when adjusting by either run's factor gives the same one (of the two, the ratio
+    nearer 1), else None (undecided)."""
+    split = pair_split(a, b)
+    sides = (a["pass_raw"], a["pass_control"], b["pass_raw"], b["pass_control"])
+    choices = passes.state_factor_choices(*sides, split) if split is not None else []
+    if not choices:
+        return None
+    verdicts = [stats.compare(*passes.state_adjusted(*sides, split, factor=f)[:2], key=key,
+                              repetitions=repetitions) for f in choices]
+    if len({v.verdict for v in verdicts}) > 1:
+        return None
+    return min(verdicts, key=lambda v: abs(math.log(v.ratio)))
 
 
 def baseline_style() -> str:

@@ -246,6 +246,45 @@ def test_runs_whose_measured_state_factors_disagree_leave_the_case_undecided():
     assert not passes.state_undecided(sides, same_case=True)
 
 
+def _series(units: list[list[float]], slow: list[bool], split: float) -> pd.Series:
+    """A case's passes over two repetitions (halves), each pass's control fast or slow."""
+    half = len(units) // 2
+    controls = [(int(i >= half), SLOW if s else FAST) for i, s in enumerate(slow)]
+    samples = [[v for u in units[:half] for v in u], [v for u in units[half:] for v in u]]
+    return pd.Series({"rep_samples": samples, "pass_raw": units, "pass_control": controls,
+                      "control_split": split})
+
+
+def test_a_verdict_that_holds_under_either_runs_state_factor_is_decided():
+    # Measured (smoke, 2 cores): rnn/jit/forward_backward, ~4.15 ms fast. The first run's two
+    # "slow" passes were a control blip (the case at its fast time) and one real slow pass
+    # (1.46x); the second run, slowed 1.3x, slowed 1.63x in its slow passes. The factors
+    # disagree by more than 1.3x, but either one calls the second run slower.
+    split = float(np.log(FAST * SLOW) / 2)
+    first = [[4.15, 4.2]] * 6 + [[4.15, 4.1]] + [[4.1, 4.2]] * 5 + [[6.09, 6.1]] + [[4.2, 4.1]]
+    first_slow = [False] * 6 + [True] + [False] * 5 + [True, False]
+    second = [[5.6, 5.7], [9.4, 9.3], [9.1, 9.2], [9.6, 9.5], [9.4, 9.4], [9.3, 9.4], [9.4, 9.3],
+              [8.9, 9.0], [5.5, 5.6], [5.8, 5.7], [5.8, 5.9], [6.5, 6.6], [6.0, 6.0], [5.7, 5.7]]
+    second_slow = [False] + [True] * 7 + [False] * 3 + [True] + [False] * 2
+    a, b = _series(first, first_slow, split), _series(second, second_slow, split)
+    choices = passes.state_factor_choices(a["pass_raw"], a["pass_control"], b["pass_raw"],
+                                          b["pass_control"], split)
+    assert len(choices) == 2 and max(choices) / min(choices) > passes.STATE_FACTOR_SPREAD
+    v, basis = analysis.verdict_with_basis(a, b, "k", adjusted=True, same_case=True)
+    assert basis == "adjusted" and v.verdict == "slower" and 1.25 < v.ratio < 1.45
+    # where the two factors lead to different verdicts the case stays undecided: the third
+    # state of the quick A/A pair below (one run's factor called the other 1.47x slower)
+    third = [[2.95, 2.95]] * 17 + [[3.2, 3.2]] * 4
+    slowest = [[2.9, 2.9]] * 2 + [[4.8, 4.8]] * 19
+    v, basis = analysis.verdict_with_basis(
+        _series(third, [False] * 17 + [True] * 4, split),
+        _series(slowest, [False] * 2 + [True] * 19, split), "k", adjusted=True, same_case=True)
+    assert basis == "undecided" and v.verdict == "same"
+    # a pair undecided for want of passes in each state has no factors to choose between
+    assert passes.state_factor_choices(third[:17], [(0, FAST)] * 17, slowest[2:],
+                                       [(0, SLOW)] * 19, split) == []
+
+
 def test_pass_controls_line_up_with_the_units_and_need_every_control():
     reps = [_rep([2.0, 4.0, 6.0], [{"rounds": 2, "control_s": 2.0}, {"rounds": 0, "control_s": 9.0},
                                    {"rounds": 1, "control_s": 3.0}]),

@@ -58,7 +58,13 @@ one with one case and one with two cases slowed 1.3x, and 3 quick runs and 1 wit
 1.25x), the rule with that check caught 81 of 81 slowed cases and called 7 of 3129 unchanged
 comparisons different (the 6 above and one 1.17x in a smoke power pair), 193 undecided; without
 it, 23, 16 of them in one quick A/A pair, 108 undecided. compare then withdraws 4 of those 7
-(reports.matching.shared_movement). Across devices or machines the controls differ, so the raw
+(reports.matching.shared_movement). A pair left undecided only because the two runs' factors
+disagree is decided when adjusting by either run's factor gives the same verdict
+(`state_factor_choices`): over the 66 pairs 134 stay undecided, with the same 81 caught and 3
+called; on a sixth series (4 smoke and 4 quick A/A runs, a smoke run with 2 cases slowed 1.3x
+and a quick one with 3 slowed 1.25x: 12 A/A and 8 power pairs) the rule caught 20 of 20 slowed
+cases, one of which the disagreement alone had left undecided, and called none of 910
+unchanged. Across devices or machines the controls differ, so the raw
 samples are compared.
 """
 
@@ -189,7 +195,7 @@ def state_split(controls: Sequence[float], min_gap: float = STATE_MIN_GAP) -> fl
 
 def state_adjusted(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[int, float]],
                    b: Sequence[Sequence[float]], b_controls: Sequence[tuple[int, float]],
-                   split: float, same_case: bool = False
+                   split: float, same_case: bool = False, factor: float | None = None
                    ) -> tuple[list[list[float]], list[list[float]], float | None]:
     """Both sides' units with the slow state's passes brought to the fast state, and the factor
     they were divided by (module docstring); the factor is None, and the units are returned as
@@ -200,11 +206,42 @@ def state_adjusted(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[int,
     states, from the sides with STATE_MIN_PASSES in each state, else from any side that saw
     both; a case no side saw in both states takes the control's own ratio between the states.
     `same_case`: the sides are one case in two runs (compare), whose ratios should agree; two
-    styles in one run respond to the states each in its own way."""
+    styles in one run respond to the states each in its own way. `factor`: divide by this one
+    instead (one of `state_factor_choices`), undecided or not."""
     sides = [_by_state(units, controls, split) for units, controls in ((a, a_controls),
                                                                          (b, b_controls))]
-    if state_undecided(sides, same_case):
-        return [list(u) for u in a], [list(u) for u in b], None
+    if factor is None:
+        if state_undecided(sides, same_case):
+            return [list(u) for u in a], [list(u) for u in b], None
+        factor = _pooled_factor(sides)
+
+    def adjusted(units, controls):
+        return [[v / factor for v in unit] if math.log(c) > split else list(unit)
+                for unit, (_, c) in zip(units, controls, strict=True)]
+    return adjusted(a, a_controls), adjusted(b, b_controls), factor
+
+
+def state_factor_choices(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[int, float]],
+                         b: Sequence[Sequence[float]], b_controls: Sequence[tuple[int, float]],
+                         split: float) -> list[float]:
+    """The two sides' own slow/fast factors when only their disagreement (more than
+    STATE_FACTOR_SPREAD, `state_undecided` with `same_case`) leaves the pair undecided, else []:
+    a verdict that comes out the same whichever side's factor is believed does not hang on
+    which run's states were the real ones (reports.analysis.verdict_with_basis). Seen on the
+    AVX-512 VM: a smoke run's two "slow" passes of rnn/jit/forward_backward were one control
+    blip (the case at its fast time) and one real slow pass (1.46x), against 1.63x in the
+    other run, and the case, slowed 1.3x in the other run, was left undecided at 1.55x raw."""
+    sides = [_by_state(units, controls, split) for units, controls in ((a, a_controls),
+                                                                         (b, b_controls))]
+    if not state_undecided(sides, same_case=True) or state_undecided(sides):
+        return []
+    return [math.exp(max(statistics.median(slow) - statistics.median(fast), 0.0))
+            for fast, slow, _, _ in sides]
+
+
+def _pooled_factor(sides: Sequence[tuple[list[float], list[float], list[float], list[float]]]
+                   ) -> float:
+    """The case's own slow/fast factor pooled over the sides (`state_adjusted`)."""
     shift = 0.0
     for least in (STATE_MIN_PASSES, 1):
         measured = [(statistics.median(slow) - statistics.median(fast), min(len(fast), len(slow)))
@@ -218,12 +255,7 @@ def state_adjusted(a: Sequence[Sequence[float]], a_controls: Sequence[tuple[int,
         slow_controls = [c for side in sides for c in side[3]]
         if fast_controls and slow_controls:
             shift = statistics.median(slow_controls) - statistics.median(fast_controls)
-    factor = math.exp(max(shift, 0.0))
-
-    def adjusted(units, controls):
-        return [[v / factor for v in unit] if math.log(c) > split else list(unit)
-                for unit, (_, c) in zip(units, controls, strict=True)]
-    return adjusted(a, a_controls), adjusted(b, b_controls), factor
+    return math.exp(max(shift, 0.0))
 
 
 def _by_state(units: Sequence[Sequence[float]], controls: Sequence[tuple[int, float]],
