@@ -53,6 +53,17 @@ def test_the_compiled_loops_build_and_load_here(compiled):
     assert not bptt_kernel.applies(torch.zeros(1, dtype=torch.float64))
 
 
+def test_each_torch_installation_has_its_own_build(monkeypatch, tmp_path):
+    # the build names torch's include directory: a second virtual environment sharing the
+    # first one's build would rebuild it on every switch
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    here = bptt_kernel.build_dir()
+    assert here.parent == tmp_path / "mnistbench" / "kernels"
+    monkeypatch.setattr(torch, "__file__", str(tmp_path / "other-venv" / "torch" / "__init__.py"))
+    assert bptt_kernel.build_dir() != here
+    assert bptt_kernel.build_dir().parent == here.parent
+
+
 def _lstm_results(model: nn.Module, x: torch.Tensor, state, gout: torch.Tensor) -> dict:
     model.zero_grad(set_to_none=True)
     x = x.clone().requires_grad_()

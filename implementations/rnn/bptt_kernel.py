@@ -2,8 +2,10 @@
 
 The loops are built with torch.utils.cpp_extension the first time they are needed, once per
 machine, torch version and source: into $XDG_CACHE_HOME/mnistbench/kernels (default
-~/.cache/mnistbench/kernels), named by a digest of the source, torch's version and the
-interpreter, so a later process only loads the library. `mnistbench run` builds it before timing
+~/.cache/mnistbench/kernels), named by a digest of the source, torch's version and install
+location, and the interpreter, so a later process only loads the library. (The location is in
+it because the build's include paths name it: two virtual environments sharing one directory
+rebuilt it, 25 s, every time the other one ran.) `mnistbench run` builds it before timing
 starts (bench.run.runner), so no timed call pays for the build.
 
 Where it cannot be built or loaded (no C++ compiler or ninja, a torch build without ATen's
@@ -43,6 +45,7 @@ _suspended = 0  # > 0 inside python_loops()
 
 def _digest() -> str:
     key = b"\0".join([SOURCE.read_bytes(), torch.__version__.encode(),
+                      str(Path(torch.__file__).resolve().parent).encode(),
                       platform.python_version().encode(), " ".join(FLAGS).encode()])
     return hashlib.sha256(key).hexdigest()[:12]
 
