@@ -82,6 +82,8 @@ def fields(data: dict) -> list[tuple[str, str]]:
         ("Threads", f"{fmt.text(s.get('threads'))} intra-op, "
                     f"{fmt.text(s.get('interop_threads'))} inter-op"),
         ("Allocator", allocator.summary(s.get("malloc"))),
+        ("CPU kernels", f"{s['cpu_capability']} (the vector ISA ATen dispatches to)"
+         if s.get("cpu_capability") else "not recorded"),
         ("bptt LSTM loops", s.get("bptt_kernel") or "not recorded"),
         ("OS", fmt.text(m.get("operating_system"))),
         ("Commit", _commit(data.get("commit") or {})),

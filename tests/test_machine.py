@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ MACHINE_KEYS = {*m.HARDWARE_FIELDS, "operating_system", "fingerprint"}
 SOFTWARE_KEYS = {"python", "torch", "torchvision", "cuda", "cudnn", "driver", "threads",
                  "interop_threads", "mkldnn", "mkl", "openmp", "tf32_matmul", "tf32_cudnn",
                  "cudnn_benchmark", "cudnn_deterministic", "pytest_benchmark", "platform",
-                 "malloc", "bptt_kernel"}
+                 "malloc", "bptt_kernel", "cpu_capability"}
 GIB = re.compile(r"^\d+\.\d GiB$")
 
 
@@ -87,6 +88,25 @@ def test_collect_software(no_gpu):
                  "cudnn_deterministic"):
         assert isinstance(sw[flag], bool), flag
     assert re.match(r"^\d+\.\d+", sw["pytest_benchmark"])
+
+
+def test_cpu_capability_is_what_aten_dispatches_to():
+    assert m.collect_software()["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    # lowered by the environment, the record follows (a fresh process: read once at start)
+    code = ("from bench.system import machine as m; "
+            "print(m.collect_software()['cpu_capability'])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "ATEN_CPU_CAPABILITY": "default"}, check=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.stdout.strip() == "DEFAULT"
+
+
+def test_the_card_names_the_cpu_kernels():
+    from reports import card
+
+    fields = dict(card.fields({"machine": {}, "software": {"cpu_capability": "AVX2"}}))
+    assert fields["CPU kernels"] == "AVX2 (the vector ISA ATen dispatches to)"
+    assert dict(card.fields({"machine": {}, "software": {}}))["CPU kernels"] == "not recorded"
 
 
 def test_collect_software_follows_thread_setting():

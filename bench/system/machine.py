@@ -166,6 +166,16 @@ def _driver_version() -> str | None:
     return out.splitlines()[0].strip() if out else None
 
 
+def _cpu_capability() -> str | None:
+    """The vector ISA ATen's CPU kernels dispatch to here ("AVX512", "AVX2", "DEFAULT", ...):
+    the same CPU model runs at another speed when ATEN_CPU_CAPABILITY lowers it. None where
+    torch cannot tell."""
+    try:
+        return str(torch.backends.cpu.get_cpu_capability())
+    except (AttributeError, RuntimeError):
+        return None
+
+
 def collect_software(device: torch.device | str | None = None) -> dict:
     """The `software` block: versions and the backend flags that change timings.
 
@@ -193,6 +203,7 @@ def collect_software(device: torch.device | str | None = None) -> dict:
         "platform": platform.platform(),
         "malloc": allocator.describe(),  # what the timing workers run with
         "bptt_kernel": bptt_kernel.status(),  # style bptt's LSTM loops: compiled or Python
+        "cpu_capability": _cpu_capability(),
     }
 
 
