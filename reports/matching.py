@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from bench.store.results import IDENTITY
-from bench.timing import stats
+from bench.timing import passes, stats
 from reports import analysis
 from reports.load import Run
 
@@ -79,6 +79,7 @@ def pairs(runs: list[Run], by_device: bool = True) -> pd.DataFrame:
     """
     ok = stacked(runs)
     ok = ok[(ok["status"] == "ok") & ok["rep_samples"].map(len).gt(0)]
+    splits: dict[tuple[int, int, str], float | None] = {}
     rows = []
     for _, group in ok.groupby(KEY if by_device else ["name"], sort=True):
         group = group.sort_values("run")
@@ -90,14 +91,59 @@ def pairs(runs: list[Run], by_device: bool = True) -> pd.DataFrame:
             same = first.fingerprint == second.fingerprint
             # the controls divide only where both runs timed the same control on one device
             one_device = same and base["device"] == other["device"]
+            adjusted = one_device and first.control == second.control
+            judged = _judge(base, other, one_device, adjusted)
+            if adjusted:
+                key = (int(base["run"]), int(other["run"]), str(base["device"]))
+                if key not in splits:
+                    splits[key] = pooled_split(ok, *key)
+                own = analysis.pair_split(base, other)
+                # no run saw two states of its own: their controls apart are the machine moved
+                # between the runs (the slope rule), not states
+                if own is not None and not _same_split(splits[key], own):
+                    judged = _either_split(judged, _judge(_split_as(base, splits[key]),
+                                                          _split_as(other, splits[key]),
+                                                          one_device, adjusted))
             rows.append({"name": base["name"], "device": base["device"],
                          "other_device": other["device"], "group": base["group"],
                          "base_run": int(base["run"]), "run": int(other["run"]),
                          "base_median": base["median"], "base_iqr": base["iqr"],
                          "median": other["median"], "iqr": other["iqr"], "same_hardware": same,
-                         **_judge(base, other, one_device,
-                                  one_device and first.control == second.control)})
+                         **judged})
     return shared_movement(pd.DataFrame(rows, columns=PAIR_COLUMNS))
+
+
+def _same_split(a: float | None, b: float | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-9)
+
+
+def _split_as(row: pd.Series, split: float | None) -> pd.Series:
+    row = row.copy()
+    row["control_split"] = split
+    return row
+
+
+def _either_split(own: dict, pooled: dict) -> dict:
+    """One case judged with the two runs' own state thresholds (averaged) and with the
+    threshold over both runs' passes (`pooled_split`): the same verdict from both stands (of
+    the two, the ratio nearer 1); different verdicts leave the case undecided."""
+    if own["verdict"] != pooled["verdict"]:
+        return {**own, "verdict": "same", "significant": False, "regression": False,
+                "basis": "undecided"}
+    return min(own, pooled, key=lambda j: abs(math.log(j["ratio"])))
+
+
+def pooled_split(ok: pd.DataFrame, run_a: int, run_b: int, device: str) -> float | None:
+    """A second fast/slow state threshold for judging one run against another on one machine
+    and device (`_either_split`): bench.timing.passes.state_split over the controls of every
+    pass of both runs there. The two runs' own thresholds, averaged, failed when one smoke run
+    sat 89 % in a slow state with a long tail: its own split cut that state in two (0.51 ms,
+    against 0.44 ms for the other run), the mean called most of its slow passes fast, and 9 of
+    23 unchanged cases were called 1.19-1.65x slower; over both runs' passes the split fell
+    between the states (0.45 ms). Used alone, it called 3 and 2 unchanged cases different in
+    two other smoke A/A pairs that the averaged thresholds judged right."""
+    rows = ok[ok["run"].isin([run_a, run_b]) & (ok["device"] == device)]
+    return passes.state_split([c for controls in rows["pass_control"] for _, c in controls])
 
 
 def shared_movement(frame: pd.DataFrame, factor: float = stats.FACTOR) -> pd.DataFrame:

@@ -321,6 +321,48 @@ def _run_with_passes(directory, control: str | None, phase: float, **kw):
     return load_run(write_results(directory, results))
 
 
+def _run_in_states(directory, rng, controls: list[np.ndarray], rng_seed: int):
+    """A synthetic run of 7 passes of 3 rounds per repetition, each pass timed after the
+    control given (one array per repetition); a case takes 1.75x its time where that control
+    lies in the slow state (above 0.44 ms), as small-op RNN steps did on the 2-core VM."""
+    results = make_results(cnn=False, sweeps=False, repetitions=len(controls),
+                           rng_seed=rng_seed)
+    for bench in results["benchmarks"]:
+        for rep, rep_controls in zip(bench.get("repetitions") or [], controls, strict=False):
+            if not rep.get("stats"):
+                continue
+            median = rep["stats"]["median"]
+            samples = [median * (1.75 if c > 0.44e-3 else 1.0) * (1 + 0.02 * z)
+                       for c in rep_controls for z in rng.standard_normal(3)]
+            rep["stats"] = {**rep["stats"], "samples": samples, "rounds": len(samples)}
+            rep["passes"] = [{"rounds": 3, "control_s": float(c)} for c in rep_controls]
+    return load_run(write_results(directory, results))
+
+
+def test_a_run_wholly_in_a_slow_state_with_a_long_tail_is_not_called_slower(tmp_path,
+                                                                          monkeypatch):
+    # Measured (smoke, 2 cores): one run 89 % in the slow state, its controls there 0.46-0.60 ms;
+    # its own state split cut that state in two (0.51 ms), the two runs' splits averaged
+    # (0.47 ms) called most of its slow passes fast, and 9 of 23 unchanged cases were called
+    # 1.19-1.65x slower. Judged with the split over both runs' passes too, nothing is called.
+    rng = np.random.default_rng(11)
+
+    def controls(states: str) -> list[np.ndarray]:
+        """f: fast; m: the slow state's mode; t: its tail; one string per repetition."""
+        ranges = {"f": (0.385e-3, 0.405e-3), "m": (0.455e-3, 0.465e-3), "t": (0.50e-3, 0.56e-3)}
+        return [np.array([rng.uniform(*ranges[c]) for c in rep]) for rep in states.split()]
+    # one slow pass in the first run; 2 fast, 8 mode and 4 tail passes in the second
+    mixed = _run_in_states(tmp_path / "a", rng, controls("ffffffm fffffff"), rng_seed=0)
+    tail = _run_in_states(tmp_path / "b", rng, controls("fmmmtmt fmmtmtm"), rng_seed=1)
+    own = [float(np.exp(run.bench["control_split"].dropna().iloc[0])) for run in (mixed, tail)]
+    assert own[0] < 0.44e-3 < 0.46e-3 < own[1]  # the tail run's own split lies in its slow state
+    table = matching.pairs([mixed, tail])
+    assert len(table) >= 10 and not table["significant"].any()
+    # the averaged splits alone called the unchanged cases slower
+    monkeypatch.setattr(matching, "_either_split", lambda own, pooled: own)
+    assert matching.pairs([mixed, tail])["regression"].sum() >= 3
+
+
 @pytest.mark.parametrize("controls,basis", [(("g*t", "g*t"), "adjusted"),
                                             ((None, None), "adjusted"),
                                             (("g*t", None), "passes"),
