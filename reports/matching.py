@@ -19,7 +19,9 @@ On one machine and device a case is also judged against the other cases of the s
 movement of all the pair's cases too, unless that shared movement is itself beyond the factor.
 The control does not see every state of a shared machine: in two smoke A/A pairs on the 2-core
 VM, one run's passes that the control read as fast were 1.1-1.25x slower in most cases, and 5
-unchanged cases were called 1.14-1.28x faster while the median case moved 1.06-1.08x.
+unchanged cases were called 1.14-1.28x faster while the median case moved 1.06-1.08x (this
+withdraws 4 of them). Where the runs' machine states are ambiguous, a case is also judged under
+two state thresholds and called only when both agree (`pooled_split`, `_either_split`).
 """
 
 from __future__ import annotations
