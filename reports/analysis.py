@@ -26,8 +26,8 @@ SWEEP_PREFIX = "rnn-"  # a sweep's group is "rnn-<swept param>" (bench.timing.ca
 # What a verdict was drawn over (reports.analysis.verdict_units), in words for the tables
 BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
                "repetitions": "repetitions",
-               "undecided": "undecided: the runs sat in different machine states and how much "
-                            "this case slows in the slow one was not measured",
+               "undecided": "undecided: the runs sat in different machine states, and the "
+                            "verdict depends on how those states are read",
                "shared": "withdrawn: within the factor of how far all the cases moved "
                          "(reports.matching.shared_movement)"}
 

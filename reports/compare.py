@@ -233,8 +233,9 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
                      + (f" ({undecided} with one repetition a side: undecidable)"
                         if undecided else "")
                      + (f" ({states} undecided: the two runs sat in different machine states "
-                        "and how much those cases slow in the slow one was not measured in "
-                        "either run — run the pair again)" if states else "")
+                        "and those cases' verdicts depend on how the states are read — how much "
+                        "a case slows in the slow state was not measured, or the two runs "
+                        "disagree on it — run the pair again)" if states else "")
                      + (f" ({shared} moved beyond the factor but within it of how far all the "
                         "cases moved together, as in a machine state the control did not see: "
                         "not called — run the pair again)" if shared else "")

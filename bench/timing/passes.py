@@ -64,8 +64,7 @@ disagree is decided when adjusting by either run's factor gives the same verdict
 called; on a sixth series (4 smoke and 4 quick A/A runs, a smoke run with 2 cases slowed 1.3x
 and a quick one with 3 slowed 1.25x: 12 A/A and 8 power pairs) the rule caught 20 of 20 slowed
 cases, one of which the disagreement alone had left undecided, and called none of 910
-unchanged. Across devices or machines the controls differ, so the raw
-samples are compared.
+unchanged. Across devices or machines the controls differ, so the raw samples are compared.
 """
 
 from __future__ import annotations
