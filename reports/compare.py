@@ -34,7 +34,8 @@ ratio and the verdict's ratio stand side by side.
                    "low": 1.19, "high": 1.31,    # its 95 % hierarchical-bootstrap interval
                    "basis": "adjusted",          # adjusted | passes | repetitions: the units;
                                                  # undecided (verdict "same": the runs sat in
-                                                 # different machine states, not measurable);
+                                                 # different machine states; the verdict hangs
+                                                 # on how they are read);
                                                  # shared (verdict "same": beyond the factor,
                                                  # but not beyond it from the median movement
                                                  # of all the pair's cases)
