@@ -28,6 +28,7 @@ BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
                "repetitions": "repetitions",
                "undecided": "undecided: the runs sat in different machine states, and the "
                             "verdict depends on how those states are read",
+               "fast": "passes both runs spent in the machine's fast state",
                "shared": "withdrawn: within the factor of how far all the cases moved "
                          "(reports.matching.shared_movement)"}
 

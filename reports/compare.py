@@ -33,6 +33,9 @@ ratio and the verdict's ratio stand side by side.
                                                  # raw times
                    "low": 1.19, "high": 1.31,    # its 95 % hierarchical-bootstrap interval
                    "basis": "adjusted",          # adjusted | passes | repetitions: the units;
+                                                 # fast: the passes both runs spent in the
+                                                 # machine's fast state (where adjusting for
+                                                 # the states left the case undecided);
                                                  # undecided (verdict "same": the runs sat in
                                                  # different machine states; the verdict hangs
                                                  # on how they are read);
@@ -228,6 +231,7 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
         undecided = int((part["repetitions"] < stats.MIN_REPETITIONS).sum())
         states = int((part["basis"] == "undecided").sum())
         shared = int((part["basis"] == "shared").sum())
+        fast = int((part["basis"] == "fast").sum())
         lines.append(f"{_run_label(run_index)} ({kind}): {len(part)} matched cases, "
                      f"{slower} {worse}, {faster} {better}, "
                      f"{len(part) - slower - faster} within the noise"
@@ -240,6 +244,9 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
                      + (f" ({shared} moved beyond the factor but within it of how far all the "
                         "cases moved together, as in a machine state the control did not see: "
                         "not called — run the pair again)" if shared else "")
+                     + (f"; {fast} of the verdicts drawn over only the passes both runs spent "
+                        "in the machine's fast state, as the runs sat mostly in different states"
+                        if fast else "")
                      + f"; geometric-mean speed-up over its baselines {fmt.ratio(geomean)}."
                      + (_together(part) if same else ""))
     return lines or ["No case ran in more than one of these runs."]

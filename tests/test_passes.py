@@ -321,18 +321,20 @@ def _run_with_passes(directory, control: str | None, phase: float, **kw):
     return load_run(write_results(directory, results))
 
 
-def _run_in_states(directory, rng, controls: list[np.ndarray], rng_seed: int):
+def _run_in_states(directory, rng, controls: list[np.ndarray], rng_seed: int,
+                   response: float = 1.75, **kw):
     """A synthetic run of 7 passes of 3 rounds per repetition, each pass timed after the
-    control given (one array per repetition); a case takes 1.75x its time where that control
-    lies in the slow state (above 0.44 ms), as small-op RNN steps did on the 2-core VM."""
+    control given (one array per repetition); a case takes `response` times its time where that
+    control lies in the slow state (above 0.44 ms): 1.75x, as small-op RNN steps did on the
+    2-core VM. `kw` go to make_results (`slow`: cases slowed for real)."""
     results = make_results(cnn=False, sweeps=False, repetitions=len(controls),
-                           rng_seed=rng_seed)
+                           rng_seed=rng_seed, **kw)
     for bench in results["benchmarks"]:
         for rep, rep_controls in zip(bench.get("repetitions") or [], controls, strict=False):
             if not rep.get("stats"):
                 continue
             median = rep["stats"]["median"]
-            samples = [median * (1.75 if c > 0.44e-3 else 1.0) * (1 + 0.02 * z)
+            samples = [median * (response if c > 0.44e-3 else 1.0) * (1 + 0.02 * z)
                        for c in rep_controls for z in rng.standard_normal(3)]
             rep["stats"] = {**rep["stats"], "samples": samples, "rounds": len(samples)}
             rep["passes"] = [{"rounds": 3, "control_s": float(c)} for c in rep_controls]
@@ -358,9 +360,66 @@ def test_a_run_wholly_in_a_slow_state_with_a_long_tail_is_not_called_slower(tmp_
     assert own[0] < 0.44e-3 < 0.46e-3 < own[1]  # the tail run's own split lies in its slow state
     table = matching.pairs([mixed, tail])
     assert len(table) >= 10 and not table["significant"].any()
-    # the averaged splits alone called the unchanged cases slower
+    # the averaged splits alone (without the fast passes' check either) called them slower
     monkeypatch.setattr(matching, "_either_split", lambda own, pooled: own)
+    monkeypatch.setattr(matching, "fast_state", lambda judged, *_: judged)
     assert matching.pairs([mixed, tail])["regression"].sum() >= 3
+
+
+def _state_controls(rng, states: str) -> list[np.ndarray]:
+    """Controls per pass: f fast (0.385-0.405 ms), s slow (0.455-0.475 ms); a word a repetition."""
+    ranges = {"f": (0.385e-3, 0.405e-3), "s": (0.455e-3, 0.475e-3)}
+    return [np.array([rng.uniform(*ranges[c]) for c in rep]) for rep in states.split()]
+
+
+@pytest.mark.parametrize("slowed", [False, True])
+def test_runs_in_opposite_states_are_judged_over_their_fast_passes(tmp_path, monkeypatch,
+                                                                    slowed):
+    # Measured (quick power pair, 2 cores): one run 91 % in the slow state, the other 78 % fast,
+    # whose few slow passes the case barely felt. The two runs' slow/fast factors disagree
+    # (1.75x against 1.1x here), and adjusting by either one gives another verdict, so the
+    # state adjustment leaves every case undecided; the passes both runs spent in the fast
+    # state (2 against 18) need no factor, and tell a 1.25x slowdown from none.
+    rng = np.random.default_rng(12)
+    slow_run = _run_in_states(tmp_path / "a", rng, _state_controls(rng, "ffsssss sssssss sssssss"),
+                              rng_seed=0)
+    case = slow_run.bench["name"].iloc[0]
+    fast_run = _run_in_states(tmp_path / "b", rng, _state_controls(rng, "fffffff ffffffs fffffss"),
+                              rng_seed=1, response=1.1,
+                              slow={case: 1.25} if slowed else None)
+    table = matching.pairs([slow_run, fast_run]).set_index("name")
+    assert (table["basis"] == "fast").sum() >= len(table) // 2
+    assert list(table.index[table["significant"]]) == ([case] if slowed else [])
+    if slowed:
+        assert table.loc[case, "verdict"] == "regression"
+        assert table.loc[case, "ratio"] == pytest.approx(1.25, abs=0.05)
+    # without the fast passes those cases stay undecided, the slowed one included
+    monkeypatch.setattr(matching, "fast_state", lambda judged, *_: judged)
+    table = matching.pairs([slow_run, fast_run])
+    assert (table["basis"] == "undecided").sum() >= len(table) // 2
+    assert not table["significant"].any()
+
+
+def _case(rng, level: float, states: list[list[int]]) -> pd.Series:
+    return pd.concat([_two_state(rng, level, states, response=1.6),
+                      pd.Series({"name": "k", "device": "cpu"})])
+
+
+def test_a_call_the_fast_passes_place_within_the_factor_is_left_undecided():
+    rng = np.random.default_rng(13)
+    states = [[0, 0, 1, 1, 1, 1, 1], [1] * 7, [1] * 7]
+    base, other = (_case(rng, 1.0, states) for _ in range(2))
+    called = {"verdict": "improvement", "significant": True, "regression": False,
+              "basis": "adjusted", "ratio": 0.8}
+    split = base["control_split"]
+    judged = matching.fast_state(called, base, other, split)
+    assert (judged["verdict"], judged["basis"], judged["significant"]) == (
+        "same", "undecided", False)
+    # a call the fast passes confirm stands, and one with too few of them is left as it was
+    slower = _case(rng, 1.3, states)
+    assert matching.fast_state(called, base, slower, split) is called
+    one_fast = _case(rng, 1.0, [[0, 1, 1, 1, 1, 1, 1], [1] * 7])
+    assert matching.fast_state(called, base, one_fast, split) is called
 
 
 @pytest.mark.parametrize("controls,basis", [(("g*t", "g*t"), "adjusted"),
