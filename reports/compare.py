@@ -245,8 +245,8 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
                         "cases moved together, as in a machine state the control did not see: "
                         "not called — run the pair again)" if shared else "")
                      + (f"; {fast} of the verdicts drawn over only the passes both runs spent "
-                        "in the machine's fast state, as the runs sat mostly in different states"
-                        if fast else "")
+                        "in the fast state of the machine, as the runs sat mostly in different "
+                        "states" if fast else "")
                      + f"; geometric-mean speed-up over its baselines {fmt.ratio(geomean)}."
                      + (_together(part) if same else ""))
     return lines or ["No case ran in more than one of these runs."]

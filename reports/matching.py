@@ -21,7 +21,9 @@ The control does not see every state of a shared machine: in two smoke A/A pairs
 VM, one run's passes that the control read as fast were 1.1-1.25x slower in most cases, and 5
 unchanged cases were called 1.14-1.28x faster while the median case moved 1.06-1.08x (this
 withdraws 4 of them). Where the runs' machine states are ambiguous, a case is also judged under
-two state thresholds and called only when both agree (`pooled_split`, `_either_split`).
+two state thresholds and called only when both agree (`pooled_split`, `_either_split`), and
+checked over the passes both runs spent in the fast state (`fast_state`): that decides a case
+the states left undecided, and withdraws a call those passes place within the factor.
 """
 
 from __future__ import annotations
@@ -159,6 +161,8 @@ def fast_state(judged: dict, base: pd.Series, other: pd.Series, split: float | N
     it caught 135, and called 5 of 5859 unchanged comparisons different where it called 6."""
     if split is None or not (judged["basis"] == "undecided" or judged["significant"]):
         return judged
+    if any(len(row["pass_raw"]) != len(row["pass_control"]) for row in (base, other)):
+        return judged  # a side without controls (or without passes) has no states
     fast_a = passes.in_fast_state(base["pass_raw"], base["pass_control"], split)
     fast_b = passes.in_fast_state(other["pass_raw"], other["pass_control"], split)
     if min(len(fast_a), len(fast_b)) < passes.FAST_MIN_PASSES:

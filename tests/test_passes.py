@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from bench.timing import passes
 from bench.timing.harness import PassBudget, pass_order
 from reports import analysis, matching
+from reports.compare import write_compare
 from reports.load import load_run
 from tests.report_samples import make_results, write_results
 
@@ -393,6 +396,15 @@ def test_runs_in_opposite_states_are_judged_over_their_fast_passes(tmp_path, mon
     if slowed:
         assert table.loc[case, "verdict"] == "regression"
         assert table.loc[case, "ratio"] == pytest.approx(1.25, abs=0.05)
+    # compare says how many verdicts the fast passes drew, and --json names their basis
+    verdicts = tmp_path / "v.json"
+    assert write_compare([slow_run.path, fast_run.path], tmp_path / "c.html",
+                         json_path=verdicts, fail_on_regression=True) == int(slowed)
+    fast = int((table["basis"] == "fast").sum())
+    assert (f"{fast} of the verdicts drawn over only the passes both runs spent in the fast "
+            "state of the machine") in (tmp_path / "c.html").read_text(encoding="utf-8")
+    cases = json.loads(verdicts.read_text(encoding="utf-8"))["runs"][0]["cases"]
+    assert sum(c["basis"] == "fast" for c in cases) == fast
     # without the fast passes those cases stay undecided, the slowed one included
     monkeypatch.setattr(matching, "fast_state", lambda judged, *_: judged)
     table = matching.pairs([slow_run, fast_run])
