@@ -125,7 +125,8 @@ def _frame(ratios: list[float], spread: float = 1.02) -> pd.DataFrame:
     ([1.18, *[1.06] * 6], []),
     ([1.30, *[1.06] * 6], ["c0"]),
     ([0.85, *[0.94] * 4], ["c0"]),              # too few cases to say how far they moved
-    ([0.70, *[0.85] * 6], [f"c{i}" for i in range(7)]),  # all moved beyond the factor: as called
+    ([0.82, *[0.87] * 6], []),                  # all moved 1.15x, the control did not: withdrawn
+    ([0.70, *[0.80] * 6], [f"c{i}" for i in range(7)]),  # all moved beyond 1.2x: as called
 ])
 def test_shared_movement_only_withdraws(ratios, called):
     before = _frame(ratios)
