@@ -42,12 +42,13 @@ KEY = list(IDENTITY)
 # The shared movement of a pair is the median over at least this many decided cases (fewer
 # cannot outvote a changed case or two)
 SHARED_MIN_CASES = 6
-# ... and it is held against only while it lies within this factor: a movement beyond it is
-# taken for a change every case shares and leaves the verdicts alone. Every stored pair's shared
-# movement on the 2-core VM lay within 1.1x bar one smoke A/A pair's (1.135x: every case, RNN
-# and CNN, faster while the control and the calibration GEMM held still), whose 4 calls at
-# 1.14-1.19x this withdraws; a change slowing every case alike by 1.25x is still called.
+# ... held against only while it lies within this factor (beyond: a change every case shares).
+# On the 2-core VM only one of 166 pairs moved beyond 1.1x: a smoke A/A pair, 1.135x, whose 4
+# calls at 1.14-1.19x this withdraws; every case slowed alike by 1.25x is still called.
 SHARED_WITHIN = 1.2
+# fast_state judges a case over the passes both runs spent in the fast state when each run has
+# at least this many
+FAST_MIN_PASSES = 2
 
 
 def stacked(runs: list[Run]) -> pd.DataFrame:
@@ -155,7 +156,7 @@ def _either_split(own: dict, pooled: dict) -> dict:
 def fast_state(judged: dict, base: pd.Series, other: pd.Series, split: float | None) -> dict:
     """One case in two runs on one machine and device, judged again over the passes both runs
     spent in the fast state (log control at or below `split`, `pooled_split`) when each run has
-    passes.FAST_MIN_PASSES of them: a case the state adjustment left undecided takes that
+    FAST_MIN_PASSES of them: a case the state adjustment left undecided takes that
     verdict (basis "fast"), and a called case whose fast passes show it within the factor both
     ways (the interval wholly inside 1/1.1x-1.1x) is left undecided. The same code in the same
     state needs no factor between the states, and a pass the control reads as fast ran fast
@@ -169,9 +170,8 @@ def fast_state(judged: dict, base: pd.Series, other: pd.Series, split: float | N
         return judged
     if any(len(row["pass_raw"]) != len(row["pass_control"]) for row in (base, other)):
         return judged  # a side without controls (or without passes) has no states
-    fast_a = passes.in_fast_state(base["pass_raw"], base["pass_control"], split)
-    fast_b = passes.in_fast_state(other["pass_raw"], other["pass_control"], split)
-    if min(len(fast_a), len(fast_b)) < passes.FAST_MIN_PASSES:
+    fast_a, fast_b = (_in_fast_state(row, split) for row in (base, other))
+    if min(len(fast_a), len(fast_b)) < FAST_MIN_PASSES:
         return judged
     repetitions = min(len(base["rep_samples"]), len(other["rep_samples"]))
     v = stats.compare(fast_a, fast_b, key=_key(base, other), repetitions=repetitions)
@@ -181,6 +181,13 @@ def fast_state(judged: dict, base: pd.Series, other: pd.Series, split: float | N
         return {**judged, "verdict": "same", "significant": False, "regression": False,
                 "basis": "undecided"}
     return judged
+
+
+def _in_fast_state(row: pd.Series, split: float) -> list[list[float]]:
+    """A case's raw passes whose log control lies at or below `split`."""
+    return [list(unit) for unit, (_, control) in zip(row["pass_raw"], row["pass_control"],
+                                                     strict=True)
+            if math.log(control) <= split]
 
 
 def pooled_split(ok: pd.DataFrame, run_a: int, run_b: int, device: str) -> float | None:

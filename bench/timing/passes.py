@@ -94,9 +94,6 @@ STATE_UNDECIDED_SHARE = 0.5
 # fewer undecided)
 STATE_AGREE_PASSES = 2
 STATE_FACTOR_SPREAD = 1.3
-# compare judges one case in two runs over the passes both spent in the fast state when each has
-# at least this many (reports.matching.fast_state)
-FAST_MIN_PASSES = 2
 
 
 def pass_units(repetitions: Sequence[dict], adjusted: bool) -> list[list[float]]:
@@ -258,13 +255,6 @@ def _pooled_factor(sides: Sequence[tuple[list[float], list[float], list[float], 
         if fast_controls and slow_controls:
             shift = statistics.median(slow_controls) - statistics.median(fast_controls)
     return math.exp(max(shift, 0.0))
-
-
-def in_fast_state(units: Sequence[Sequence[float]], controls: Sequence[tuple[int, float]],
-                  split: float) -> list[list[float]]:
-    """The units whose pass's log control lies at or below `split` (`state_split`)."""
-    return [list(unit) for unit, (_, control) in zip(units, controls, strict=True)
-            if math.log(control) <= split]
 
 
 def _by_state(units: Sequence[Sequence[float]], controls: Sequence[tuple[int, float]],
