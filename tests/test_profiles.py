@@ -33,9 +33,11 @@ def test_timing_fields_are_sane(profile):
     assert set(profile.rnn_cells) <= set(rnn.CELLS)
     assert profile.cnn_passes and set(profile.cnn_passes) <= CNN_PASSES
     assert profile.cnn_batch > 0 and profile.max_time_s > 0 and profile.warmup_rounds >= 1
-    # a median and an IQR of fewer rounds a repetition mean nothing; passes spread them out
+    # a median and an IQR of fewer rounds a repetition mean little; passes spread them out, and
+    # a verdict resamples the passes of every repetition, so a case needs a dozen over the run
     assert profile.blocks >= 2 and profile.min_rounds >= 1
-    assert profile.blocks * profile.min_rounds >= 6
+    assert profile.blocks * profile.min_rounds >= 5
+    assert profile.repetitions * profile.blocks * profile.min_rounds >= 12
     assert profile.case_budget_s > profile.max_time_s
     # a comparison draws no verdict from fewer repetitions (bench.timing.stats)
     assert profile.repetitions >= MIN_REPETITIONS

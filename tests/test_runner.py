@@ -96,7 +96,7 @@ def test_smoke_run_writes_complete_valid_results(smoke_run, mnist_dir):
                 and 0 < p["control_fork_s"]  # the fork-join probe beside them (CPU)
                 for r in case["repetitions"] for p in r["passes"])
             assert 0 < case["stats"]["min"] <= case["stats"]["median"]
-            assert [r["repetition"] for r in case["repetitions"]] == [0, 1]  # smoke: 2
+            assert [r["repetition"] for r in case["repetitions"]] == list(range(SMOKE.repetitions))
             assert sum(r["stats"]["rounds"] for r in case["repetitions"]) == \
                 case["stats"]["rounds"]
             assert case["flops"] > 0 and case["gflops"] > 0
@@ -113,7 +113,7 @@ def test_smoke_run_writes_complete_valid_results(smoke_run, mnist_dir):
         assert all("sits out" in b["error"] for b in doc["benchmarks"]
                    if b["group"] == cell and b["implementation"] in sitouts)
     calibration = doc["calibration"]
-    assert calibration["device"] == "cpu" and len(calibration["repetitions"]) == 2
+    assert calibration["device"] == "cpu" and len(calibration["repetitions"]) == SMOKE.repetitions
     assert calibration["gemm_gflops"] > 0
     assert dataset["train_used"] == max(t["train_images"] for t in doc["training"])
     # smoke evaluates on part of the test set (profiles.SHORT_TEST_IMAGES), and says so
@@ -189,7 +189,7 @@ def test_resume_after_sigkill_keeps_finished_cases_and_duplicates_none(tmp_path)
     time.sleep(0.5)  # the worker dies with its runner (PR_SET_PDEATHSIG): nothing more lands
     before = {_key(e["record"]): e["record"] for e in _progress_lines(out)}
     assert before == {_key(e["record"]): e["record"] for e in _progress_lines(out)}
-    assert 3 <= len(before) < 8  # 4 cases x 2 repetitions
+    assert 3 <= len(before) < 4 * SMOKE.repetitions  # 4 cases in every repetition
     resumed = run_cli("run", "--resume", "--out", str(out), "--no-report")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming" in resumed.stderr
@@ -197,7 +197,8 @@ def test_resume_after_sigkill_keeps_finished_cases_and_duplicates_none(tmp_path)
     names = [b["name"] for b in doc["benchmarks"]]
     assert doc["status"] == "complete" and len(names) == len(set(names)) == 4
     for b in doc["benchmarks"]:
-        assert b["status"] == "ok" and [r["repetition"] for r in b["repetitions"]] == [0, 1]
+        assert b["status"] == "ok" and [r["repetition"] for r in b["repetitions"]] == \
+            list(range(SMOKE.repetitions))
         for rep in b["repetitions"]:
             if (b["name"], rep["repetition"]) in before:  # kept as measured, not re-run
                 old = before[(b["name"], rep["repetition"])]
