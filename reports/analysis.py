@@ -29,6 +29,8 @@ BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
                "undecided": "undecided: the runs sat in different machine states, and the "
                             "verdict depends on how those states are read",
                "fast": "passes both runs spent in the machine's fast state",
+               "apart": "undecided: the two runs' controls lie too far apart "
+                        "(reports.matching.controls_apart)",
                "shared": "withdrawn: within the factor of how far all the cases moved "
                          "(reports.matching.shared_movement)"}
 

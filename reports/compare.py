@@ -42,6 +42,9 @@ ratio and the verdict's ratio stand side by side.
                                                  # shared (verdict "same": beyond the factor,
                                                  # but not beyond it from the median movement
                                                  # of all the pair's cases)
+                                                 # apart (verdict "same": the two runs'
+                                                 # controls lie more than 1.24x apart;
+                                                 # reports.matching.controls_apart)
                    "raw_ratio": 1.31,            # median(this run) / median(baseline), raw
                    "repetitions": 3,             # the fewer of the two sides'
                    "verdict": "regression",      # regression | improvement | same on the same
@@ -232,6 +235,7 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
         states = int((part["basis"] == "undecided").sum())
         shared = int((part["basis"] == "shared").sum())
         fast = int((part["basis"] == "fast").sum())
+        apart = int((part["basis"] == "apart").sum())
         lines.append(f"{_run_label(run_index)} ({kind}): {len(part)} matched cases, "
                      f"{slower} {worse}, {faster} {better}, "
                      f"{len(part) - slower - faster} within the noise"
@@ -241,6 +245,10 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
                         "and those cases' verdicts depend on how the states are read — how much "
                         "a case slows in the slow state was not measured, or the two runs "
                         "disagree on it — run the pair again)" if states else "")
+                     + (f" ({apart} undecided: the two runs' per-pass controls lie more than "
+                        f"{fmt.ratio(matching.CONTROLS_APART)} apart, so the machine itself ran in "
+                        "other conditions than its two states — run the pair again)"
+                        if apart else "")
                      + (f" ({shared} moved beyond the factor but within it of how far all the "
                         "cases moved together, as in a machine state the control did not see: "
                         "not called — run the pair again)" if shared else "")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import numpy as np
@@ -369,6 +370,48 @@ def test_a_run_wholly_in_a_slow_state_with_a_long_tail_is_not_called_slower(tmp_
     assert matching.pairs([mixed, tail])["regression"].sum() >= 3
 
 
+def test_runs_whose_controls_lie_far_apart_leave_the_pair_undecided(tmp_path, monkeypatch):
+    # Measured (smoke, 2 cores, a slow phase of the machine): one run's passes sat at 0.57 and
+    # 0.85 ms (two classes of its own) against 0.40-0.62 ms for the others, and 12-13
+    # unchanged cases were called different in each of its pairs. The same code here, the
+    # other run's passes at 0.52-0.56 ms and, 2 in 7, 0.80-0.88 ms (controls ~1.35x apart):
+    # nothing called, every case "apart".
+    rng = np.random.default_rng(13)
+    base = _run_in_states(tmp_path / "a", rng, _state_controls(rng, "fffffff ffsssff fffssff"),
+                          rng_seed=0)
+    third = [rng.permutation(np.concatenate([rng.uniform(0.52e-3, 0.56e-3, 5),
+                                             rng.uniform(0.80e-3, 0.88e-3, 2)]))
+             for _ in range(3)]
+    far = _run_in_states(tmp_path / "b", rng, third, rng_seed=1)
+    table = matching.pairs([base, far])
+    assert len(table) >= 10 and (table["basis"] == "apart").all()
+    assert not table["significant"].any() and (table["verdict"] == "same").all()
+    out, verdicts = tmp_path / "c.html", tmp_path / "v.json"
+    assert write_compare([base.path, far.path], out, json_path=verdicts,
+                         fail_on_regression=True) == 0
+    assert (f"{len(table)} undecided: the two runs' per-pass controls lie more than 1.24× apart"
+            in html.unescape(out.read_text(encoding="utf-8")))
+    cases = json.loads(verdicts.read_text(encoding="utf-8"))["runs"][0]["cases"]
+    assert {c["basis"] for c in cases} == {"apart"}
+    # the state adjustment alone called every one of them different
+    monkeypatch.setattr(matching, "CONTROLS_APART", 10.0)
+    assert matching.pairs([base, far])["significant"].sum() >= len(table) // 2
+
+
+def test_runs_whose_controls_lie_close_are_still_judged(tmp_path):
+    # the other run wholly in the slow state (controls 1.17x the first's median): judged by
+    # the state factor the first run measured, and a case slowed 1.3x is caught
+    rng = np.random.default_rng(14)
+    base = _run_in_states(tmp_path / "a", rng, _state_controls(rng, "fffffff ffsssff fffssff"),
+                          rng_seed=0)
+    case = base.bench["name"].iloc[0]
+    slow = _run_in_states(tmp_path / "b", rng, _state_controls(rng, "sssssss sssssss sssssss"),
+                          rng_seed=1, slow={case: 1.3})
+    table = matching.pairs([base, slow])
+    assert not (table["basis"] == "apart").any()
+    assert list(table.loc[table["significant"], "name"]) == [case]
+
+
 def _state_controls(rng, states: str) -> list[np.ndarray]:
     """Controls per pass: f fast (0.385-0.405 ms), s slow (0.455-0.475 ms); a word a repetition."""
     ranges = {"f": (0.385e-3, 0.405e-3), "s": (0.455e-3, 0.475e-3)}
@@ -438,13 +481,16 @@ def test_a_call_the_fast_passes_place_within_the_factor_is_left_undecided():
                                             ((None, None), "adjusted"),
                                             (("g*t", None), "passes"),
                                             (("g*t", "g"), "passes")])
-def test_runs_divide_by_their_controls_only_when_they_timed_the_same_one(tmp_path, controls,
-                                                                          basis):
+def test_runs_divide_by_their_controls_only_when_they_timed_the_same_one(tmp_path, monkeypatch,
+                                                                          controls, basis):
     base = _run_with_passes(tmp_path / "a", controls[0], 1.0, cnn=False, sweeps=False)
     # the same code on the same machine, its control 1.5x slower: adjusted, the cases would
     # look 1.5x faster; a control that is not the same must not divide at all
     other = _run_with_passes(tmp_path / "b", controls[1], 1.5, cnn=False, sweeps=False,
                              rng_seed=1)
+    if basis == "adjusted":  # controls that far apart leave the pair undecided (see above)
+        assert set(matching.pairs([base, other])["basis"]) == {"apart"}
+    monkeypatch.setattr(matching, "CONTROLS_APART", 10.0)
     table = matching.pairs([base, other])
     assert len(table) and set(table["basis"]) == {basis}
     assert table["same_hardware"].all()
