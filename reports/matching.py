@@ -207,10 +207,10 @@ def controls_apart(ok: pd.DataFrame, run_a: int, run_b: int, device: str) -> boo
     pair again). Seen on the 2-core VM in a slow phase (calibration GEMM down to 114 GFLOP/s
     from ~190): one smoke run's passes sat at 0.57 and 0.85 ms, the other runs' at 0.40-0.62,
     and its pairs called 12-13 of 21-23 unchanged cases 0.6-0.85x; its controls were 1.26-1.40x
-    the others'. Over the 330 stored pairs of issue #11 (15 series), the median controls of the
-    pairs judged right lay up to 1.226x apart, those of the failing ones 1.256x and more: at
-    1.24x, 5 pairs (all of that phase) are undecided, 38 of the 44 false calls go, and none of
-    the 341 caught slowdowns is lost. Chosen on those pairs (docs/architecture.md)."""
+    the others'. Over the 330 stored pairs of issue #11 (15 series) no pair's median controls
+    lay between 1.226x and 1.256x apart, and the 5 beyond were all of that phase: at 1.24x
+    they are undecided, 38 of the 44 false calls go, and none of the 341 caught slowdowns is
+    lost. Chosen on those pairs (docs/architecture.md)."""
     medians = []
     for run in (run_a, run_b):
         rows = ok[(ok["run"] == run) & (ok["device"] == device)]
