@@ -211,14 +211,17 @@ def controls_apart(ok: pd.DataFrame, run_a: int, run_b: int, device: str) -> boo
     lay between 1.226x and 1.256x apart, and the 5 beyond were all of that phase: at 1.24x
     they are undecided, 38 of the 44 false calls go, and none of the 341 caught slowdowns is
     lost. Chosen on those pairs (docs/architecture.md)."""
-    medians = []
-    for run in (run_a, run_b):
-        rows = ok[(ok["run"] == run) & (ok["device"] == device)]
-        controls = [c for pairs_ in rows["pass_control"] for _, c in pairs_]
-        if not controls:
-            return False
-        medians.append(float(np.median(controls)))
-    return abs(math.log(medians[1] / medians[0])) > math.log(CONTROLS_APART)
+    controls = [_controls(ok, [run], device) for run in (run_a, run_b)]
+    if not all(controls):
+        return False
+    a, b = (float(np.median(c)) for c in controls)
+    return abs(math.log(b / a)) > math.log(CONTROLS_APART)
+
+
+def _controls(ok: pd.DataFrame, runs: list[int], device: str) -> list[float]:
+    """The control of every pass of every ok case of `runs` on `device`."""
+    rows = ok[ok["run"].isin(runs) & (ok["device"] == device)]
+    return [c for controls in rows["pass_control"] for _, c in controls]
 
 
 def pooled_split(ok: pd.DataFrame, run_a: int, run_b: int, device: str) -> float | None:
@@ -230,8 +233,7 @@ def pooled_split(ok: pd.DataFrame, run_a: int, run_b: int, device: str) -> float
     23 unchanged cases were called 1.19-1.65x slower; over both runs' passes the split fell
     between the states (0.45 ms). Used alone, it called 3 and 2 unchanged cases different in
     two other smoke A/A pairs that the averaged thresholds judged right."""
-    rows = ok[ok["run"].isin([run_a, run_b]) & (ok["device"] == device)]
-    return passes.state_split([c for controls in rows["pass_control"] for _, c in controls])
+    return passes.state_split(_controls(ok, [run_a, run_b], device))
 
 
 def shared_movement(frame: pd.DataFrame, factor: float = stats.FACTOR,
