@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="time and train everything in a profile; write results "
                          "and a report")
     run.add_argument("--profile", choices=list(PROFILES), default=None,
-                     help="smoke (<= 1 min), quick (default, <= 5 min on 2 cores), full")
+                     help="smoke (<= 75 s), quick (default, <= 5 min on 2 cores), full")
     run.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                      help="where to run (default auto: cuda when present)")
     run.add_argument("--out", type=_path, default=None,
