@@ -242,7 +242,7 @@ PROFILES: dict[str, Profile] = {
         # none of 51. On six smoke series of the 2-core VM at 4 x 5, the same runs cut to 3
         # repetitions (or to 4 of 4 passes) caught 1 slowed case fewer and called more
         # unchanged ones (docs/architecture.md). 10 ms of rounds a pass, as quick, so smoke
-        # times no case longer than quick does: 48-59 s on that VM without the report, since
+        # times no case longer than quick does: 48-60 s on that VM without the report, since
         # workers skip the interpreter's teardown (bench.timing.worker.leave)
         repetitions=4,
         blocks=5,
