@@ -32,7 +32,9 @@ BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
                "apart": "undecided: the two runs' controls lie too far apart "
                         "(reports.matching.controls_apart)",
                "shared": "withdrawn: within the factor of how far all the cases moved "
-                         "(reports.matching.shared_movement)"}
+                         "(reports.matching.shared_movement)",
+               "relative": "beyond the factor of how far all the cases moved "
+                           "(reports.matching.shared_movement)"}
 
 
 def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool,

@@ -42,6 +42,9 @@ ratio and the verdict's ratio stand side by side.
                                                  # shared (verdict "same": beyond the factor,
                                                  # but not beyond it from the median movement
                                                  # of all the pair's cases)
+                                                 # relative (called: beyond the factor, and
+                                                 # beyond it from the median movement of all
+                                                 # the pair's cases, which moved the other way)
                                                  # apart (verdict "same": the two runs'
                                                  # controls lie more than 1.24x apart;
                                                  # reports.matching.controls_apart)
@@ -234,6 +237,7 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
         undecided = int((part["repetitions"] < stats.MIN_REPETITIONS).sum())
         states = int((part["basis"] == "undecided").sum())
         shared = int((part["basis"] == "shared").sum())
+        relative = int((part["basis"] == "relative").sum())
         fast = int((part["basis"] == "fast").sum())
         apart = int((part["basis"] == "apart").sum())
         lines.append(f"{_run_label(run_index)} ({kind}): {len(part)} matched cases, "
@@ -252,6 +256,9 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
                      + (f" ({shared} moved beyond the factor but within it of how far all the "
                         "cases moved together, as in a machine state the control did not see: "
                         "not called — run the pair again)" if shared else "")
+                     + (f" ({relative} called against how far all the cases moved together, "
+                        "the other way, as in a machine state the control did not see)"
+                        if relative else "")
                      + (f"; {fast} of the verdicts drawn over only the passes both runs spent "
                         "in the fast state of the machine, as the runs sat mostly in different "
                         "states" if fast else "")

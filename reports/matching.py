@@ -16,7 +16,9 @@ that means every repetition of one run beat every repetition of the other by mor
 
 On one machine and device a case is also judged against the other cases of the same pair of runs
 (`shared_movement`): a difference is called only when it lies beyond the factor from the median
-movement of all the pair's cases too, unless that shared movement is itself beyond 1.2x.
+movement of all the pair's cases too, unless that shared movement is itself beyond 1.2x; and a
+case whose ratio lies beyond the factor, left "same" only because the whole pair moved the other
+way, is called when it lies beyond the factor from that movement.
 The control does not see every state of a shared machine: in two smoke A/A pairs on the 2-core
 VM, one run's passes that the control read as fast were 1.1-1.25x slower in most cases, and 5
 unchanged cases were called 1.14-1.28x faster while the median case moved 1.06-1.08x (this
@@ -238,14 +240,18 @@ def pooled_split(ok: pd.DataFrame, run_a: int, run_b: int, device: str) -> float
 
 def shared_movement(frame: pd.DataFrame, factor: float = stats.FACTOR,
                     within: float = SHARED_WITHIN) -> pd.DataFrame:
-    """`frame` (pairs' rows) with each verdict on one machine and device withdrawn where it does
-    not also hold against the pair's shared movement: per (baseline run, run, device), the
-    median verdict ratio over the decided cases (basis not "undecided", enough repetitions),
-    when there are SHARED_MIN_CASES of them and it lies within `within` (1.2x). A called case
-    whose interval, divided by that median, no longer lies wholly beyond `factor` gets verdict
-    "same" and basis "shared": it moved with the other cases, as a machine state the control did
-    not see moves them. A shared movement beyond `within` (a change every case shares) leaves
-    the verdicts as they are; no verdict is ever added."""
+    """`frame` (pairs' rows) with each verdict on one machine and device also held against the
+    pair's shared movement: per (baseline run, run, device), the median verdict ratio over the
+    decided cases (basis not "undecided", enough repetitions), when there are SHARED_MIN_CASES
+    of them and it lies within `within` (1.2x). A called case whose interval, divided by that
+    median, no longer lies wholly beyond `factor` gets verdict "same" and basis "shared": it
+    moved with the other cases, as a machine state the control did not see moves them. The
+    other way, a case left "same" whose ratio itself lies beyond `factor` and whose interval,
+    divided by the shared movement, lies wholly beyond it too, is called (basis "relative"):
+    the other cases measured that state for it. Its own ratio must lie beyond the factor, so
+    that when many cases changed and pulled the median along, the unchanged rest are not
+    called the other way. A shared movement beyond `within` (a change every case shares)
+    leaves the verdicts as they are."""
     if frame.empty:
         return frame
     frame = frame.copy()
@@ -265,6 +271,14 @@ def shared_movement(frame: pd.DataFrame, factor: float = stats.FACTOR,
         frame.loc[withdrawn, ["significant", "regression"]] = False
         frame.loc[withdrawn, "verdict"] = "same"
         frame.loc[withdrawn, "basis"] = "shared"
+        quiet = part[~part["significant"]]
+        slower = (quiet["ratio"] > factor) & (quiet["low"] / shared > factor)
+        faster = (quiet["ratio"] < 1 / factor) & (quiet["high"] / shared < 1 / factor)
+        for rows, regression in ((quiet.index[slower], True), (quiet.index[faster], False)):
+            frame.loc[rows, "significant"] = True
+            frame.loc[rows, "regression"] = regression
+            frame.loc[rows, "verdict"] = "regression" if regression else "improvement"
+            frame.loc[rows, "basis"] = "relative"
     return frame
 
 

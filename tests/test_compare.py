@@ -128,7 +128,7 @@ def _frame(ratios: list[float], spread: float = 1.02) -> pd.DataFrame:
     ([0.82, *[0.87] * 6], []),                  # all moved 1.15x, the control did not: withdrawn
     ([0.70, *[0.80] * 6], [f"c{i}" for i in range(7)]),  # all moved beyond 1.2x: as called
 ])
-def test_shared_movement_only_withdraws(ratios, called):
+def test_shared_movement_withdraws_what_moved_with_the_others(ratios, called):
     before = _frame(ratios)
     after = matching.shared_movement(before)
     assert after.loc[after["significant"], "name"].tolist() == called
@@ -136,6 +136,43 @@ def test_shared_movement_only_withdraws(ratios, called):
     assert (after.loc[withdrawn, "basis"] == "shared").all()
     assert (after.loc[withdrawn, "verdict"] == "same").all()
     assert not (after["significant"] & ~before["significant"]).any()
+
+
+@pytest.mark.parametrize("ratios, added", [
+    ([1.12, *[0.92] * 6], ["c0"]),              # 1.22x of the others, which ran faster
+    ([0.89, *[1.08] * 6], ["c0"]),              # the same, faster
+    ([1.08, *[0.92] * 6], []),                  # 1.17x of the others, but itself within 1.1x
+    ([1.12, *[0.98] * 6], []),                  # 1.14x of the others: the interval reaches 1.1x
+    ([1.12, *[0.92] * 4], []),                  # too few cases to say how far they moved
+    ([1.12, 1.04, *[0.80] * 6], []),            # all moved beyond 1.2x: left as judged
+])
+def test_shared_movement_calls_what_moved_against_the_others(ratios, added):
+    before = _frame(ratios, spread=1.05)
+    after = matching.shared_movement(before)
+    new = after["significant"] & ~before["significant"]
+    assert after.loc[new, "name"].tolist() == added
+    assert (after.loc[new, "basis"] == "relative").all()
+    assert after.loc[new, "verdict"].tolist() == [
+        "regression" if r > 1 else "improvement" for r in after.loc[new, "ratio"]]
+    assert (after.loc[new, "regression"] == (after.loc[new, "ratio"] > 1)).all()
+
+
+def test_a_slowed_case_is_caught_against_a_run_the_control_read_too_fast(tmp_path):
+    # every case 12 % faster in the slowed run (a state the control missed): the case slowed
+    # 1.26x reads 1.10x, its interval down to 1.09x, but 1.25x of how far the others moved
+    slowed = rs.rnn_name("native", rs.rnn_params("forward_backward"))
+    base = _write(tmp_path, "a")
+    other = _write(tmp_path, "b", rng_seed=5, scale=0.88, slow={slowed: 1.26})
+    pairs = matching.pairs([load_run(base), load_run(other)]).set_index("name")
+    assert 1.1 < pairs.loc[slowed, "ratio"] and pairs.loc[slowed, "low"] < 1.1
+    assert pairs.loc[slowed, "verdict"] == "regression"
+    assert pairs.loc[slowed, "basis"] == "relative"
+    assert pairs["significant"].sum() == 1
+    out = tmp_path / "c.html"
+    assert write_compare([base, other], out, fail_on_regression=True) == 1
+    summary = _section(out.read_text(encoding="utf-8"), "summary")
+    assert "1 regressions, 0 improvements" in summary
+    assert "1 called against how far all the cases moved together" in summary
 
 
 def test_shared_movement_leaves_other_hardware_and_undecided_cases_alone():
