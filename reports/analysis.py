@@ -34,7 +34,9 @@ BASIS_WORDS = {"adjusted": "passes, for the control", "passes": "passes",
                "shared": "withdrawn: within the factor of how far all the cases moved "
                          "(reports.matching.shared_movement)",
                "relative": "beyond the factor of how far all the cases moved "
-                           "(reports.matching.shared_movement)"}
+                           "(reports.matching.shared_movement)",
+               "together": "undecided: at one commit, setup and machine all the cases moved "
+                           "together beyond 1.2x (reports.matching.shared_movement)"}
 
 
 def verdict_units(a: pd.Series, b: pd.Series, adjusted: bool,

@@ -48,6 +48,9 @@ ratio and the verdict's ratio stand side by side.
                                                  # apart (verdict "same": the two runs'
                                                  # controls lie more than 1.24x apart;
                                                  # reports.matching.controls_apart)
+                                                 # together (verdict "same": one clean commit,
+                                                 # software, machine and settings, and all
+                                                 # the cases moved beyond 1.2x together)
                    "raw_ratio": 1.31,            # median(this run) / median(baseline), raw
                    "repetitions": 3,             # the fewer of the two sides'
                    "verdict": "regression",      # regression | improvement | same on the same
@@ -240,6 +243,7 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
         relative = int((part["basis"] == "relative").sum())
         fast = int((part["basis"] == "fast").sum())
         apart = int((part["basis"] == "apart").sum())
+        together = int((part["basis"] == "together").sum())
         lines.append(f"{_run_label(run_index)} ({kind}): {len(part)} matched cases, "
                      f"{slower} {worse}, {faster} {better}, "
                      f"{len(part) - slower - faster} within the noise"
@@ -253,6 +257,10 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
                         f"{fmt.ratio(matching.CONTROLS_APART)} apart, so the machine itself ran in "
                         "other conditions than its two states — run the pair again)"
                         if apart else "")
+                     + (f" ({together} undecided: both runs ran one clean commit with the same "
+                        "software, settings and machine, and all the cases moved together beyond "
+                        f"{fmt.ratio(matching.SHARED_WITHIN)}, so the machine moved, not the code "
+                        "— run the pair again)" if together else "")
                      + (f" ({shared} moved beyond the factor but within it of how far all the "
                         "cases moved together, as in a machine state the control did not see: "
                         "not called — run the pair again)" if shared else "")

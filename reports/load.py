@@ -54,6 +54,23 @@ class Run:
         return (self.calibration or {}).get("control")
 
     @property
+    def setup(self) -> str | None:
+        """Everything the run's times depend on but the machine's state: the commit of a clean
+        checkout, the software, the machine, and the profile, device, threads and dataset. None
+        when the commit is unknown or had uncommitted changes. Two runs of one setup ran the same
+        code the same way on the same machine, so what moved all their cases together was the
+        machine (reports.matching.shared_movement)."""
+        commit = self.data.get("commit") or {}
+        if not commit.get("sha") or commit.get("dirty") is not False:
+            return None
+        config = self.data.get("config") or {}
+        return json.dumps({"commit": commit["sha"], "software": self.data.get("software"),
+                           "machine": self.fingerprint,
+                           "config": [config.get(k) for k in ("profile", "device", "threads",
+                                                              "dataset")]},
+                          sort_keys=True, default=str)
+
+    @property
     def schema_version(self) -> int:
         """The version the file was written in (a schema-1 file is read upgraded)."""
         return int(self.data.get("upgraded_from") or self.data["schema_version"])

@@ -199,6 +199,9 @@ def _failures(device) -> list[schema.Benchmark]:
     ]
 
 
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
 def calibration(device: str, reps: int, gflops: float, rng) -> dict:
     points = [schema.CalibrationPoint(k, gflops * (1 + 0.005 * rng.standard_normal()), None)
               for k in range(reps)]
@@ -214,7 +217,8 @@ def _case_options(reps, rep_noise, noisy_style, unstable_style):
     return options
 
 
-def _header(*, run_id, status, device, cpu, gpu, fingerprint, hostile, source, verified):
+def _header(*, run_id, status, device, cpu, gpu, fingerprint, hostile, source, verified,
+            commit):
     return {
         "schema_version": schema.SCHEMA_VERSION, "tool": schema.TOOL, "run_id": run_id,
         "created_at": "2026-01-01T00:00:00Z",
@@ -233,7 +237,7 @@ def _header(*, run_id, status, device, cpu, gpu, fingerprint, hostile, source, v
             "mkldnn": True, "mkl": True, "openmp": True, "tf32_matmul": False,
             "tf32_cudnn": True, "cudnn_benchmark": False, "cudnn_deterministic": False,
             "pytest_benchmark": "5.1.0"},
-        "commit": schema.Commit("0123456789abcdef0123456789abcdef01234567", True).as_dict(),
+        "commit": schema.Commit(*commit).as_dict(),
         "dataset": schema.DatasetInfo(
             "mnist", source, "/data/mnist", 60000, 10000, 60000, verified, source == "bundled",
             {"train-images-idx3-ubyte": "0" * 64},
@@ -247,7 +251,7 @@ def make_results(*, device="cpu", status="complete", source="data-dir", verified
                  cnn=True, training=True, sweeps=True, failures=True, hostile=False,
                  run_id="20260101-000000-abcd", repetitions=3, rep_noise=0.01,
                  medians=None, slow=None, gemm_gflops=GEMM_GFLOPS, cells=("rnn",),
-                 fastrnns=False) -> dict:
+                 fastrnns=False, commit=(SHA, True)) -> dict:
     """A synthetic results dict.
 
     Args:
@@ -259,6 +263,8 @@ def make_results(*, device="cpu", status="complete", source="data-dir", verified
         unstable_style: this RNN style's repetition medians differ by 25 % (UNSTABLE_FACTORS).
         cells: the RNN cells timed at the MNIST shape, each in its group (CELL_FACTORS).
         fastrnns: add the LSTM at fastrnns' shape, group "lstm-large" (FASTRNNS_FACTOR).
+        commit: (sha, dirty); the default has uncommitted changes, so two runs never share a
+            setup (reports.load.Run.setup).
     """
     rng = np.random.default_rng(rng_seed)
     medians = {**RNN_MEDIANS, **(medians or {})}
@@ -279,7 +285,8 @@ def make_results(*, device="cpu", status="complete", source="data-dir", verified
         cases.append(_not_run(name=rnn_name("loop", p), group="rnn", impl=HOSTILE_STYLE,
                               device=device, params=p, status="failed", error=HOSTILE_ERROR))
     header = _header(run_id=run_id, status=status, device=device, cpu=cpu, gpu=gpu,
-                     fingerprint=fingerprint, hostile=hostile, source=source, verified=verified)
+                     fingerprint=fingerprint, hostile=hostile, source=source, verified=verified,
+                     commit=commit)
     return schema.Results(
         **header, calibration=calibration(device, repetitions, gemm_gflops, rng),
         benchmarks=cases, training=_training(rng, device, seeds, scale) if training else [],

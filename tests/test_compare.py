@@ -175,6 +175,73 @@ def test_a_slowed_case_is_caught_against_a_run_the_control_read_too_fast(tmp_pat
     assert "1 called against how far all the cases moved together" in summary
 
 
+@pytest.mark.parametrize("ratios, called, basis", [
+    ([0.70, *[0.80] * 6], [], "together"),      # all moved beyond 1.2x, and no code changed
+    ([1.45, *[1.30] * 6], [], "together"),
+    ([0.85, *[0.94] * 6], [], "shared"),        # within 1.2x: judged as any pair is
+    ([1.30, *[1.06] * 6], ["c0"], "adjusted"),
+])
+def test_one_setup_leaves_a_pair_undecided_when_every_case_moved(ratios, called, basis):
+    before = _frame(ratios)
+    after = matching.shared_movement(before, one_setup={(0, 1)})
+    assert after.loc[after["significant"], "name"].tolist() == called
+    assert after.loc[0, "basis"] == basis
+    if basis == "together":
+        assert (after["basis"] == "together").all() and (after["verdict"] == "same").all()
+        assert not after["regression"].any()
+    # another pair of runs, or another setup: as without it
+    other = matching.shared_movement(before, one_setup={(1, 0), (0, 2)})
+    assert (other["significant"] == matching.shared_movement(before)["significant"]).all()
+
+
+def _clean(tmp_path: Path, name: str, **kwargs) -> Path:
+    return _write(tmp_path, name, commit=(rs.SHA, False), **kwargs)
+
+
+def test_a_pair_at_one_commit_that_moved_together_is_undecided(tmp_path):
+    # every case 1.5x slower at one clean commit, software and machine: the machine moved
+    base, slow = _clean(tmp_path, "a"), _clean(tmp_path, "b", scale=1.5, rng_seed=1)
+    pairs = matching.pairs([load_run(base), load_run(slow)])
+    assert (pairs["low"] > 1.1).all()  # each would be called on its own
+    assert (pairs["basis"] == "together").all() and not pairs["significant"].any()
+    out = tmp_path / "c.html"
+    assert write_compare([base, slow], out, fail_on_regression=True) == 0
+    summary = _section(out.read_text(encoding="utf-8"), "summary")
+    assert "0 regressions, 0 improvements" in summary
+    assert "12 undecided: both runs ran one clean commit" in summary
+
+
+@pytest.mark.parametrize("change", [
+    {"commit": ("f" * 40, False)},                                      # another commit
+    {"commit": (rs.SHA, True)},                                         # uncommitted changes
+    {"commit": (rs.SHA, False), "fingerprint": "another"},              # another machine
+])
+def test_a_pair_that_moved_together_with_a_change_is_called(tmp_path, change):
+    base = _clean(tmp_path, "a")
+    slow = _write(tmp_path, "b", scale=1.5, rng_seed=1, **change)
+    pairs = matching.pairs([load_run(base), load_run(slow)])
+    assert pairs["significant"].all() and "together" not in set(pairs["basis"])
+
+
+def test_slowed_cases_are_caught_at_one_commit(tmp_path):
+    base, slowed = _clean(tmp_path, "a"), _clean(tmp_path, "b", rng_seed=3,
+                                                   slow=dict.fromkeys(SLOWED, 1.25))
+    pairs = matching.pairs([load_run(base), load_run(slowed)])
+    assert sorted(pairs.loc[pairs["regression"], "name"]) == sorted(SLOWED)
+    assert pairs["significant"].sum() == 3
+
+
+def test_setup_is_the_clean_commit_software_machine_and_settings(tmp_path):
+    def setup(**kwargs) -> str | None:
+        return load_run(_write(tmp_path, f"r{len(list(tmp_path.iterdir()))}",
+                               **{"commit": (rs.SHA, False), **kwargs})).setup
+    assert setup() is not None and setup() == setup(scale=1.5, rng_seed=2)
+    assert setup(commit=(rs.SHA, True)) is None and setup(commit=(None, None)) is None
+    assert setup(commit=(rs.SHA, None)) is None  # git could not tell
+    assert setup(fingerprint="another") != setup()
+    assert setup(device="cuda", gpu="NVIDIA H100") != setup()
+
+
 def test_shared_movement_leaves_other_hardware_and_undecided_cases_alone():
     frame = _frame([0.85, *[0.94] * 6])
     across = matching.shared_movement(frame.assign(same_hardware=False))
