@@ -282,7 +282,7 @@ PROFILES: dict[str, Profile] = {
         # VM a repetition costs ~14 s besides its passes (a fresh process builds every case).
         # 5 repetitions, not 4: two quick series at 6 repetitions, each cut to its first 5 and
         # first 4, caught 23, 22 (at 6) and 21 of 24 slowed cases, and called 0, 0 and 1
-        # unchanged case in their 12 A/A pairs; a run takes 180-200 s, 4 repetitions 160-180.
+        # unchanged case in their 12 A/A pairs; a run took 170-193 s, at 4 repetitions 154-179.
         repetitions=5,
         blocks=5,
         min_rounds=1,
