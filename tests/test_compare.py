@@ -31,6 +31,13 @@ def _section(html: str, section_id: str) -> str:
     return html[start:html.index("</section>", start)]
 
 
+def _gate_summary(tmp_path: Path, paths: list[Path], code: int) -> str:
+    """The summary section of compare's HTML; asserts --fail-on-regression's exit code."""
+    out = tmp_path / "c.html"
+    assert write_compare(paths, out, fail_on_regression=True) == code
+    return _section(out.read_text(encoding="utf-8"), "summary")
+
+
 def test_needs_two_files(tmp_path):
     with pytest.raises(UsageError, match="at least two"):
         write_compare([_write(tmp_path, "a")], tmp_path / "c.html")
@@ -168,9 +175,7 @@ def test_a_slowed_case_is_caught_against_a_run_the_control_read_too_fast(tmp_pat
     assert pairs.loc[slowed, "verdict"] == "regression"
     assert pairs.loc[slowed, "basis"] == "relative"
     assert pairs["significant"].sum() == 1
-    out = tmp_path / "c.html"
-    assert write_compare([base, other], out, fail_on_regression=True) == 1
-    summary = _section(out.read_text(encoding="utf-8"), "summary")
+    summary = _gate_summary(tmp_path, [base, other], 1)
     assert "1 regressions, 0 improvements" in summary
     assert "1 called against how far all the cases moved together" in summary
 
@@ -204,9 +209,7 @@ def test_a_pair_at_one_commit_that_moved_together_is_undecided(tmp_path):
     pairs = matching.pairs([load_run(base), load_run(slow)])
     assert (pairs["low"] > 1.1).all()  # each would be called on its own
     assert (pairs["basis"] == "together").all() and not pairs["significant"].any()
-    out = tmp_path / "c.html"
-    assert write_compare([base, slow], out, fail_on_regression=True) == 0
-    summary = _section(out.read_text(encoding="utf-8"), "summary")
+    summary = _gate_summary(tmp_path, [base, slow], 0)
     assert "0 regressions, 0 improvements" in summary
     assert "12 undecided: both runs ran one clean commit" in summary
 
