@@ -57,9 +57,9 @@ class Run:
     def setup(self) -> str | None:
         """Everything the run's times depend on but the machine's state: the commit of a clean
         checkout, the software, the machine, and the profile, device, threads and dataset. None
-        when the commit is unknown or had uncommitted changes. Two runs of one setup ran the same
-        code the same way on the same machine, so what moved all their cases together was the
-        machine (reports.matching.shared_movement)."""
+        when the commit is unknown, had uncommitted changes, or git could not tell. Two runs of
+        one setup ran the same code the same way on the same machine, so what moved all their
+        cases together was the machine (reports.matching.shared_movement)."""
         commit = self.data.get("commit") or {}
         if not commit.get("sha") or commit.get("dirty") is not False:
             return None

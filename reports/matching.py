@@ -31,6 +31,7 @@ the states left undecided, and withdraws a call those passes place within the fa
 from __future__ import annotations
 
 import math
+from collections.abc import Container
 
 import numpy as np
 import pandas as pd
@@ -141,8 +142,9 @@ def pairs(runs: list[Run], by_device: bool = True) -> pd.DataFrame:
                          "base_median": base["median"], "base_iqr": base["iqr"],
                          "median": other["median"], "iqr": other["iqr"], "same_hardware": same,
                          **judged})
-    one_setup = {(a, b) for a, first in enumerate(runs) for b, second in enumerate(runs)
-                 if first.setup is not None and first.setup == second.setup}
+    setups = [run.setup for run in runs]
+    one_setup = {(a, b) for a, first in enumerate(setups) for b, second in enumerate(setups)
+                 if first is not None and first == second}
     return shared_movement(pd.DataFrame(rows, columns=PAIR_COLUMNS), one_setup=one_setup)
 
 
@@ -242,7 +244,7 @@ def pooled_split(ok: pd.DataFrame, run_a: int, run_b: int, device: str) -> float
 
 def shared_movement(frame: pd.DataFrame, factor: float = stats.FACTOR,
                     within: float = SHARED_WITHIN,
-                    one_setup: set[tuple[int, int]] = frozenset()) -> pd.DataFrame:
+                    one_setup: Container[tuple[int, int]] = frozenset()) -> pd.DataFrame:
     """`frame` (pairs' rows) with each verdict on one machine and device also held against the
     pair's shared movement: per (baseline run, run, device), the median verdict ratio over the
     decided cases (basis not "undecided", enough repetitions), when there are SHARED_MIN_CASES

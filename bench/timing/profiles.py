@@ -280,9 +280,9 @@ PROFILES: dict[str, Profile] = {
         # 13 of 125 slowed cases and called 18 unchanged ones, 472 undecided; keeping 5 of the 7
         # passes of all 3 (15) missed 1 and called 3, 95 undecided; all 21: 2, 2, 52. On that
         # VM a repetition costs ~14 s besides its passes (a fresh process builds every case).
-        # 5 repetitions, not 4: two quick series at 6 repetitions, each cut to its first 5 and
-        # first 4, caught 23, 22 (at 6) and 21 of 24 slowed cases, and called 0, 0 and 1
-        # unchanged case in their 12 A/A pairs; a run took 170-193 s, at 4 repetitions 154-179.
+        # 5 repetitions, not 4: two quick series at 6 repetitions, each also cut to its first 5
+        # and first 4, caught 22, 23 and 21 of 24 slowed cases at 6, 5 and 4, and called 0, 0
+        # and 1 unchanged case in their 12 A/A pairs; a run took 170-193 s, at 4 154-179 s.
         repetitions=5,
         blocks=5,
         min_rounds=1,
