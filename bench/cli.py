@@ -208,10 +208,16 @@ def cmd_compare(args) -> int:
     _check_output(args.output, args.results)
     from reports.compare import write_compare
 
-    code = write_compare(args.results, args.output, args.fail_on_regression, args.json)
+    lines: list[str] = []
+    code = write_compare(args.results, args.output, args.fail_on_regression, args.json,
+                         echo=lines.append)
     print(f"wrote {args.output}")
     if args.json is not None:
         print(f"wrote {args.json}")
+    print("\n".join(lines), flush=True)
+    if code:
+        print("mnistbench: --fail-on-regression: a case on the same hardware is slower beyond "
+              "the noise (listed above); exit 1", file=sys.stderr)
     return code
 
 

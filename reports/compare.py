@@ -63,6 +63,7 @@ device is in the HTML's "Across devices" table only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -275,6 +276,56 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
     return lines or ["No case ran in more than one of these runs."]
 
 
+# The console lists at most this many regressions (and improvements) per run; the HTML has all
+CONSOLE_CASES = 20
+
+
+def console_lines(pairs: pd.DataFrame, calibrations: pd.DataFrame) -> list[str]:
+    """What compare prints for a terminal or a CI log, from the pairs matched on one device
+    (matching.pairs): per later run on the same hardware, the counts, each regression and
+    improvement with its ratio and interval (up to CONSOLE_CASES a kind), how many cases the
+    machine's movement left undecided, and whether the machine itself moved; per run on other
+    hardware, the counts. The HTML (and --json) hold the rest."""
+    lines = []
+    for run_index, part in pairs.groupby("run", sort=True):
+        same = bool(part["same_hardware"].all())
+        slower = part[part["significant"] & (part["ratio"] > 1)].sort_values("ratio",
+                                                                             ascending=False)
+        faster = part[part["significant"] & (part["ratio"] < 1)].sort_values("ratio")
+        words = ("regression", "improvement") if same else ("slower", "faster")
+        bases = sorted({_run_label(int(b)).lower() for b in part["base_run"]})
+        lines.append(f"{_run_label(int(run_index))} against {' and '.join(bases)} "
+                     f"({'same' if same else 'other'} hardware): {len(part)} matched cases, "
+                     f"{len(slower)} {words[0] + 's' if same else words[0]}, "
+                     f"{len(faster)} {words[1] + 's' if same else words[1]}, "
+                     f"{len(part) - len(slower) - len(faster)} within the noise")
+        if not same:
+            continue  # speed-ups between machines are for the HTML, not a gate
+        for word, rows in zip(words, (slower, faster), strict=True):
+            for _, row in rows.head(CONSOLE_CASES).iterrows():
+                lines.append(f"  {word:<11} {row['name']}  {fmt.ratio(row['ratio'])} the time "
+                             f"{_interval(row['low'], row['high'])}")
+            if len(rows) > CONSOLE_CASES:
+                lines.append(f"  ... and {len(rows) - CONSOLE_CASES} more {word}s (see the HTML)")
+        single = int((part["repetitions"] < stats.MIN_REPETITIONS).sum())
+        if single:
+            lines.append(f"  {single} {'case' if single == 1 else 'cases'} with one repetition "
+                         "a side (an older results file): no verdict can be drawn")
+        undecided = int(part["basis"].isin(["undecided", "apart", "together", "shared"]).sum())
+        if undecided:
+            lines.append(f"  {undecided} {'case' if undecided == 1 else 'cases'} left "
+                         "undecided because the machine moved between the runs (the HTML's "
+                         "summary says how): run the pair again")
+        moved = calibrations[calibrations["run"] == run_index]
+        if not moved.empty and moved.iloc[0]["moved"]:
+            c = moved.iloc[0]
+            lines.append(f"  the machine itself ran {fmt.percent(abs(c['ratio'] - 1))} "
+                         f"{c['moved']} than in run 1 (reference GEMM {fmt.gflops(c['gflops'])} "
+                         f"against {fmt.gflops(c['base_gflops'])})")
+    return lines or ["No case ran on one device in two of these runs: the HTML compares them "
+                     "across devices."]
+
+
 def compare_context(runs: list[Run]) -> dict:
     """Everything compare.html shows, and the verdicts --json writes."""
     same_device = matching.pairs(runs)
@@ -294,13 +345,16 @@ def compare_context(runs: list[Run]) -> dict:
         "training": _training_table(matching.training(runs), len(runs)),
         "scaling": scaling.compare_table(runs),
         "verdicts": gate.verdicts(runs, same_device, cal),
+        "console": console_lines(same_device, cal),
     }
 
 
 def write_compare(results_paths: list[Path], out_html: Path, fail_on_regression: bool = False,
-                  json_path: Path | None = None) -> int:
+                  json_path: Path | None = None,
+                  echo: Callable[[str], object] | None = None) -> int:
     """Write the comparison of `results_paths` to `out_html` (and the verdicts to `json_path`,
-    both or neither); return the exit code.
+    both or neither); return the exit code. `echo`, when given, gets each line of the console
+    summary (console_lines) once the files are written.
 
     Returns 1 when `fail_on_regression` and a case on the same hardware and device is slower
     beyond the noise than in the first run that has it, else 0. Raises UsageError for fewer than
@@ -317,4 +371,6 @@ def write_compare(results_paths: list[Path], out_html: Path, fail_on_regression:
     if json_path is not None:
         outputs[Path(json_path)] = gate.dumps(context["verdicts"])
     write_all(outputs)
+    for line in context["console"] if echo else ():
+        echo(line)
     return 1 if fail_on_regression and context["regressions"] else 0

@@ -13,7 +13,7 @@ import pytest
 
 from bench import cli
 from bench.errors import UsageError
-from reports import matching
+from reports import compare, matching
 from reports.compare import write_compare
 from reports.load import load_run
 from tests import report_samples as rs
@@ -226,6 +226,65 @@ def test_a_pair_that_moved_together_with_a_change_is_called(tmp_path, change):
     assert pairs["significant"].all() and "together" not in set(pairs["basis"])
 
 
+def test_console_names_each_regression_and_the_exit(tmp_path, capsys):
+    base = _write(tmp_path, "a")
+    slowed = _write(tmp_path, "b", rng_seed=3, slow=dict.fromkeys(SLOWED, 1.25))
+    html = tmp_path / "c.html"
+    code = cli.main(["compare", str(base), str(slowed), "-o", str(html), "--fail-on-regression"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "Run 2 against run 1 (same hardware): 12 matched cases, 3 regressions, " \
+           "0 improvements, 9 within the noise" in out
+    listed = [line.split()[1] for line in out.splitlines() if line.startswith("  regression")]
+    assert sorted(listed) == sorted(SLOWED)
+    assert err.count("\n") == 1 and "exit 1" in err and "Traceback" not in err
+    # an unchanged pair: counts only, nothing listed, exit 0
+    code = cli.main(["compare", str(base), str(_write(tmp_path, "c", rng_seed=4)), "-o",
+                     str(html), "--fail-on-regression"])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    assert "0 regressions, 0 improvements, 12 within the noise" in out
+    assert "  regression" not in out and "  improvement" not in out
+
+
+def test_console_says_when_the_machine_moved_the_cases(tmp_path, capsys):
+    base, slow = _clean(tmp_path, "a"), _clean(tmp_path, "b", scale=1.5, rng_seed=1)
+    assert cli.main(["compare", str(base), str(slow), "-o", str(tmp_path / "c.html")]) == 0
+    out = capsys.readouterr().out
+    assert "0 regressions, 0 improvements, 12 within the noise" in out
+    assert "12 cases left undecided because the machine moved" in out
+    assert "the machine itself ran" not in out  # the reference GEMM ran alike
+    slower_machine = _write(tmp_path, "c", rng_seed=2, gemm_gflops=0.7 * rs.GEMM_GFLOPS)
+    assert cli.main(["compare", str(base), str(slower_machine), "-o",
+                     str(tmp_path / "c.html")]) == 0
+    assert re.search(r"the machine itself ran (29|30|31)\.\d % slower than in run 1 \(reference "
+                     r"GEMM", capsys.readouterr().out)
+
+
+def test_console_lists_at_most_its_share_of_cases(tmp_path, monkeypatch):
+    runs = [load_run(_write(tmp_path, "a")), load_run(_write(tmp_path, "b", scale=1.5,
+                                                              rng_seed=1))]
+    pairs, calibrations = matching.pairs(runs), matching.calibrations(runs)
+    assert pairs["regression"].sum() == 12
+    lines = compare.console_lines(pairs, calibrations)
+    assert sum(line.startswith("  regression") for line in lines) == 12
+    monkeypatch.setattr(compare, "CONSOLE_CASES", 5)
+    lines = compare.console_lines(pairs, calibrations)
+    assert sum(line.startswith("  regression") for line in lines) == 5
+    assert "  ... and 7 more regressions (see the HTML)" in lines
+
+
+def test_console_counts_other_hardware_and_points_across_devices_to_the_html(tmp_path):
+    base = load_run(_write(tmp_path, "a"))
+    other = load_run(_write(tmp_path, "b", scale=2.0, rng_seed=1, fingerprint="another"))
+    lines = compare.compare_context([base, other])["console"]
+    assert lines == ["Run 2 against run 1 (other hardware): 12 matched cases, 12 slower, "
+                     "0 faster, 0 within the noise"]
+    gpu = load_run(_write(tmp_path, "c", device="cuda", gpu="NVIDIA H100"))
+    assert compare.compare_context([base, gpu])["console"] == [
+        "No case ran on one device in two of these runs: the HTML compares them across devices."]
+
+
 def test_slowed_cases_are_caught_at_one_commit(tmp_path):
     base, slowed = _clean(tmp_path, "a"), _clean(tmp_path, "b", rng_seed=3,
                                                    slow=dict.fromkeys(SLOWED, 1.25))
@@ -328,6 +387,8 @@ def test_version_1_files_compare_as_same(tmp_path):
     doc = json.loads(verdicts.read_text(encoding="utf-8"))
     assert doc["regressions"] == 0
     v1_pair, mixed = doc["runs"]
+    lines = compare.compare_context([load_run(p) for p in (rs.V1_FIXTURE, twin, v2)])["console"]
+    assert any(re.search(r"^  \d+ cases with one repetition a side", line) for line in lines)
     assert len(v1_pair["cases"]) > 40 and mixed["cases"]
     for case in v1_pair["cases"] + mixed["cases"]:
         assert case["verdict"] == "same" and case["repetitions"] == 1
