@@ -292,16 +292,15 @@ def console_lines(pairs: pd.DataFrame, calibrations: pd.DataFrame) -> list[str]:
         slower = part[part["significant"] & (part["ratio"] > 1)].sort_values("ratio",
                                                                              ascending=False)
         faster = part[part["significant"] & (part["ratio"] < 1)].sort_values("ratio")
-        words = ("regression", "improvement") if same else ("slower", "faster")
+        worse, better = ("regressions", "improvements") if same else ("slower", "faster")
         bases = sorted({_run_label(int(b)).lower() for b in part["base_run"]})
         lines.append(f"{_run_label(int(run_index))} against {' and '.join(bases)} "
                      f"({'same' if same else 'other'} hardware): {len(part)} matched cases, "
-                     f"{len(slower)} {words[0] + 's' if same else words[0]}, "
-                     f"{len(faster)} {words[1] + 's' if same else words[1]}, "
+                     f"{len(slower)} {worse}, {len(faster)} {better}, "
                      f"{len(part) - len(slower) - len(faster)} within the noise")
         if not same:
             continue  # speed-ups between machines are for the HTML, not a gate
-        for word, rows in zip(words, (slower, faster), strict=True):
+        for word, rows in (("regression", slower), ("improvement", faster)):
             for _, row in rows.head(CONSOLE_CASES).iterrows():
                 lines.append(f"  {word:<11} {row['name']}  {fmt.ratio(row['ratio'])} the time "
                              f"{_interval(row['low'], row['high'])}")
