@@ -78,14 +78,10 @@ from reports.tables import Table, make_table
 from reports.templating import Chart, render_template, svg, write_all
 
 
-def _run_label(i: int) -> str:
-    return f"Run {i + 1}"
-
-
 def _runs_table(runs: list[Run]) -> Table:
     spec = [("Run", False), ("Run id", False), ("File", False), ("Device", False),
             ("Status", False), ("Repetitions", True), ("Hardware vs run 1", False)]
-    rows = [[_run_label(i), r.run_id, str(r.path), fmt.text(r.data["config"].get("device")),
+    rows = [[fmt.run_label(i), r.run_id, str(r.path), fmt.text(r.data["config"].get("device")),
              r.data["status"], _repetitions(r), "—" if i == 0 else
              ("same fingerprint" if r.fingerprint == runs[0].fingerprint else "different")]
             for i, r in enumerate(runs)]
@@ -104,18 +100,14 @@ def _repetitions(run: Run) -> str:
 
 def _machines_table(runs: list[Run]) -> Table:
     cards = [card.fields(r.data) for r in runs]
-    spec = [("", False)] + [(_run_label(i), False) for i in range(len(runs))]
+    spec = [("", False)] + [(fmt.run_label(i), False) for i in range(len(runs))]
     rows = [[label] + [c[k][1] for c in cards] for k, (label, _) in enumerate(cards[0])]
     return make_table(spec, rows)
 
 
 def _banners(runs: list[Run]) -> list[Banner]:
-    return [Banner(b.level, f"{_run_label(i)}: {b.title}", b.text)
+    return [Banner(b.level, f"{fmt.run_label(i)}: {b.title}", b.text)
             for i, r in enumerate(runs) for b in card.banners(r.data)]
-
-
-def _interval(low: float, high: float) -> str:
-    return f"[{fmt.ratio(low)[:-1]}–{fmt.ratio(high)}]"
 
 
 def _pairs_table(pairs: pd.DataFrame, cross_device: bool = False) -> Table:
@@ -138,10 +130,10 @@ def _pairs_table(pairs: pd.DataFrame, cross_device: bool = False) -> Table:
                fmt.duration_spread(p["median"], p["iqr"])]
         if cross_device:
             row.append(fmt.ratio(p["speedup"]) + " "
-                       + _interval(p["speedup_low"], p["speedup_high"]))
+                       + fmt.ratio_interval(p["speedup_low"], p["speedup_high"]))
         else:
             row += [fmt.ratio(p["raw_ratio"]),
-                    fmt.ratio(p["ratio"]) + " " + _interval(p["low"], p["high"])]
+                    fmt.ratio(p["ratio"]) + " " + fmt.ratio_interval(p["low"], p["high"])]
         rows.append(row + [analysis.BASIS_WORDS[p["basis"]], str(p["repetitions"]),
                            p["verdict"]])
         flags.append("bad" if p["regression"] else "")
@@ -149,7 +141,7 @@ def _pairs_table(pairs: pd.DataFrame, cross_device: bool = False) -> Table:
 
 
 def _unmatched_table(frame: pd.DataFrame, n_runs: int) -> Table:
-    spec = [("Case", False)] + [(_run_label(i), False) for i in range(n_runs)]
+    spec = [("Case", False)] + [(fmt.run_label(i), False) for i in range(n_runs)]
     rows = [[r["name"]] + [str(r[i]) for i in range(n_runs)]
             for _, r in frame.iterrows()]
     return make_table(spec, rows, ["warn"] * len(rows))
@@ -159,7 +151,8 @@ def _training_table(frame: pd.DataFrame, n_runs: int) -> Table:
     """Final accuracy and time-to-target per model, one column pair per run."""
     spec = [("Model", False)]
     for i in range(n_runs):
-        spec += [(f"{_run_label(i)} accuracy", True), (f"{_run_label(i)} time to target", True)]
+        spec += [(f"{fmt.run_label(i)} accuracy", True),
+                 (f"{fmt.run_label(i)} time to target", True)]
     rows = []
     several_devices = not frame.empty and frame["device"].nunique() > 1
     for label, part in (frame.groupby("label", sort=True) if not frame.empty else []):
@@ -184,7 +177,7 @@ def _speedup_charts(pairs: pd.DataFrame) -> list[Chart]:
         cross = part[~part["same_hardware"] | (part["device"] != part["other_device"])]
         if cross.empty:
             continue
-        title = f"{_run_label(run_index)} vs its baseline: speed-up per case"
+        title = f"{fmt.run_label(run_index)} vs its baseline: speed-up per case"
         rows = cross.assign(case=cross["name"].astype(str) + " ("
                             + cross["other_device"].astype(str) + ")")
         chart = charts.speedup_chart(rows, title, charts.strip_id(f"cmp-{run_index}"))
@@ -197,13 +190,13 @@ def _speedup_charts(pairs: pd.DataFrame) -> list[Chart]:
 
 def calibration_sentence(c: pd.Series) -> str:
     """What the reference GEMM says about one compared run's machine, in words."""
-    who = _run_label(int(c["run"]))
+    who = fmt.run_label(int(c["run"]))
     if pd.isna(c["ratio"]):
         return (f"{who}: no calibration to compare (a schema-1 file, or a run without one), so "
                 "a change of the machine's own speed cannot be told from a change of the code.")
     rates = (f"its reference GEMM reached {fmt.gflops(c['gflops'])} against "
              f"{fmt.gflops(c['base_gflops'])} in run 1 ({fmt.ratio(c['ratio'])} "
-             f"{_interval(c['low'], c['high'])}, {c['repetitions']} repetitions)")
+             f"{fmt.ratio_interval(c['low'], c['high'])}, {c['repetitions']} repetitions)")
     if not c["same_hardware"]:
         return f"{who} ran on other hardware: {rates}."
     if c["moved"] is None:
@@ -245,7 +238,7 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
         fast = int((part["basis"] == "fast").sum())
         apart = int((part["basis"] == "apart").sum())
         together = int((part["basis"] == "together").sum())
-        lines.append(f"{_run_label(run_index)} ({kind}): {len(part)} matched cases, "
+        lines.append(f"{fmt.run_label(run_index)} ({kind}): {len(part)} matched cases, "
                      f"{slower} {worse}, {faster} {better}, "
                      f"{len(part) - slower - faster} within the noise"
                      + (f" ({undecided} with one repetition a side: undecidable)"
@@ -276,55 +269,6 @@ def _summary(pairs: pd.DataFrame) -> list[str]:
     return lines or ["No case ran in more than one of these runs."]
 
 
-# The console lists at most this many regressions (and improvements) per run; the HTML has all
-CONSOLE_CASES = 20
-
-
-def console_lines(pairs: pd.DataFrame, calibrations: pd.DataFrame) -> list[str]:
-    """What compare prints for a terminal or a CI log, from the pairs matched on one device
-    (matching.pairs): per later run on the same hardware, the counts, each regression and
-    improvement with its ratio and interval (up to CONSOLE_CASES a kind), how many cases the
-    machine's movement left undecided, and whether the machine itself moved; per run on other
-    hardware, the counts. The HTML (and --json) hold the rest."""
-    lines = []
-    for run_index, part in pairs.groupby("run", sort=True):
-        same = bool(part["same_hardware"].all())
-        slower = part[part["significant"] & (part["ratio"] > 1)].sort_values("ratio",
-                                                                             ascending=False)
-        faster = part[part["significant"] & (part["ratio"] < 1)].sort_values("ratio")
-        worse, better = ("regressions", "improvements") if same else ("slower", "faster")
-        bases = sorted({_run_label(int(b)).lower() for b in part["base_run"]})
-        lines.append(f"{_run_label(int(run_index))} against {' and '.join(bases)} "
-                     f"({'same' if same else 'other'} hardware): {len(part)} matched cases, "
-                     f"{len(slower)} {worse}, {len(faster)} {better}, "
-                     f"{len(part) - len(slower) - len(faster)} within the noise")
-        if not same:
-            continue  # speed-ups between machines are for the HTML, not a gate
-        for word, rows in (("regression", slower), ("improvement", faster)):
-            for _, row in rows.head(CONSOLE_CASES).iterrows():
-                lines.append(f"  {word:<11} {row['name']}  {fmt.ratio(row['ratio'])} the time "
-                             f"{_interval(row['low'], row['high'])}")
-            if len(rows) > CONSOLE_CASES:
-                lines.append(f"  ... and {len(rows) - CONSOLE_CASES} more {word}s (see the HTML)")
-        single = int((part["repetitions"] < stats.MIN_REPETITIONS).sum())
-        if single:
-            lines.append(f"  {single} {'case' if single == 1 else 'cases'} with one repetition "
-                         "a side (an older results file): no verdict can be drawn")
-        undecided = int(part["basis"].isin(["undecided", "apart", "together", "shared"]).sum())
-        if undecided:
-            lines.append(f"  {undecided} {'case' if undecided == 1 else 'cases'} left "
-                         "undecided because the machine moved between the runs (the HTML's "
-                         "summary says how): run the pair again")
-        moved = calibrations[calibrations["run"] == run_index]
-        if not moved.empty and moved.iloc[0]["moved"]:
-            c = moved.iloc[0]
-            lines.append(f"  the machine itself ran {fmt.percent(abs(c['ratio'] - 1))} "
-                         f"{c['moved']} than in run 1 (reference GEMM {fmt.gflops(c['gflops'])} "
-                         f"against {fmt.gflops(c['base_gflops'])})")
-    return lines or ["No case ran on one device in two of these runs: the HTML compares them "
-                     "across devices."]
-
-
 def compare_context(runs: list[Run]) -> dict:
     """Everything compare.html shows, and the verdicts --json writes."""
     same_device = matching.pairs(runs)
@@ -344,7 +288,7 @@ def compare_context(runs: list[Run]) -> dict:
         "training": _training_table(matching.training(runs), len(runs)),
         "scaling": scaling.compare_table(runs),
         "verdicts": gate.verdicts(runs, same_device, cal),
-        "console": console_lines(same_device, cal),
+        "console": gate.console_lines(same_device, cal),
     }
 
 
@@ -353,7 +297,7 @@ def write_compare(results_paths: list[Path], out_html: Path, fail_on_regression:
                   echo: Callable[[str], object] | None = None) -> int:
     """Write the comparison of `results_paths` to `out_html` (and the verdicts to `json_path`,
     both or neither); return the exit code. `echo`, when given, gets each line of the console
-    summary (console_lines) once the files are written.
+    summary (gate.console_lines) once the files are written.
 
     Returns 1 when `fail_on_regression` and a case on the same hardware and device is slower
     beyond the noise than in the first run that has it, else 0. Raises UsageError for fewer than

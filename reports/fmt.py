@@ -61,6 +61,16 @@ def ratio(value: float | None) -> str:
     return f"{_sig(value)}×"
 
 
+def ratio_interval(low: float, high: float) -> str:
+    """An interval of ratios: (1.123, 1.456) -> '[1.12–1.46×]'."""
+    return f"[{ratio(low)[:-1]}–{ratio(high)}]"
+
+
+def run_label(i: int) -> str:
+    """The name of the i-th (0-based) run of a comparison: 'Run 1'."""
+    return f"Run {i + 1}"
+
+
 def percent(fraction: float | None, signed: bool = False) -> str:
     """0.1234 -> '12.3 %'; with signed=True '+12.3 %'."""
     if missing(fraction):

@@ -1,5 +1,6 @@
-"""The verdicts of `mnistbench compare` for machines: the `--json FILE` document (its format is
-in reports/compare.py's docstring), and the checks on FILE made before anything is written."""
+"""The verdicts of `mnistbench compare` for machines and CI logs: the `--json FILE` document (its
+format is in reports/compare.py's docstring), the checks on FILE made before anything is written,
+and the lines compare prints on the console (`console_lines`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pandas as pd
 from bench.errors import UsageError
 from bench.store.atomic import check_writable
 from bench.timing import stats
+from reports import fmt
 from reports.load import Run
 
 FORMAT_VERSION = 1
@@ -96,3 +98,52 @@ def check_target(path: Path, others: list[Path]) -> None:
         raise UsageError(f"{what}: cannot inspect it ({exc.strerror or exc}); choose another "
                          "path for --json") from None
     check_writable(parent, what, "choose a writable path for --json")
+
+
+# The console lists at most this many regressions (and improvements) per run; the HTML has all
+CONSOLE_CASES = 20
+
+
+def console_lines(pairs: pd.DataFrame, calibrations: pd.DataFrame) -> list[str]:
+    """What compare prints for a terminal or a CI log, from the pairs matched on one device
+    (matching.pairs): per later run on the same hardware, the counts, each regression and
+    improvement with its ratio and interval (up to CONSOLE_CASES a kind), how many cases the
+    machine's movement left undecided, and whether the machine itself moved; per run on other
+    hardware, the counts. The HTML (and --json) hold the rest."""
+    lines = []
+    for run_index, part in pairs.groupby("run", sort=True):
+        same = bool(part["same_hardware"].all())
+        slower = part[part["significant"] & (part["ratio"] > 1)].sort_values("ratio",
+                                                                             ascending=False)
+        faster = part[part["significant"] & (part["ratio"] < 1)].sort_values("ratio")
+        worse, better = ("regressions", "improvements") if same else ("slower", "faster")
+        bases = sorted({fmt.run_label(int(b)).lower() for b in part["base_run"]})
+        lines.append(f"{fmt.run_label(int(run_index))} against {' and '.join(bases)} "
+                     f"({'same' if same else 'other'} hardware): {len(part)} matched cases, "
+                     f"{len(slower)} {worse}, {len(faster)} {better}, "
+                     f"{len(part) - len(slower) - len(faster)} within the noise")
+        if not same:
+            continue  # speed-ups between machines are for the HTML, not a gate
+        for word, rows in (("regression", slower), ("improvement", faster)):
+            for _, row in rows.head(CONSOLE_CASES).iterrows():
+                lines.append(f"  {word:<11} {row['name']}  {fmt.ratio(row['ratio'])} the time "
+                             f"{fmt.ratio_interval(row['low'], row['high'])}")
+            if len(rows) > CONSOLE_CASES:
+                lines.append(f"  ... and {len(rows) - CONSOLE_CASES} more {word}s (see the HTML)")
+        single = int((part["repetitions"] < stats.MIN_REPETITIONS).sum())
+        if single:
+            lines.append(f"  {single} {'case' if single == 1 else 'cases'} with one repetition "
+                         "a side (an older results file): no verdict can be drawn")
+        undecided = int(part["basis"].isin(["undecided", "apart", "together", "shared"]).sum())
+        if undecided:
+            lines.append(f"  {undecided} {'case' if undecided == 1 else 'cases'} left "
+                         "undecided because the machine moved between the runs (the HTML's "
+                         "summary says how): run the pair again")
+        moved = calibrations[calibrations["run"] == run_index]
+        if not moved.empty and moved.iloc[0]["moved"]:
+            c = moved.iloc[0]
+            lines.append(f"  the machine itself ran {fmt.percent(abs(c['ratio'] - 1))} "
+                         f"{c['moved']} than in run 1 (reference GEMM {fmt.gflops(c['gflops'])} "
+                         f"against {fmt.gflops(c['base_gflops'])})")
+    return lines or ["No case ran on one device in two of these runs: the HTML compares them "
+                     "across devices."]

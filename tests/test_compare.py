@@ -13,7 +13,7 @@ import pytest
 
 from bench import cli
 from bench.errors import UsageError
-from reports import compare, matching
+from reports import compare, gate, matching
 from reports.compare import write_compare
 from reports.load import load_run
 from tests import report_samples as rs
@@ -266,10 +266,10 @@ def test_console_lists_at_most_its_share_of_cases(tmp_path, monkeypatch):
                                                               rng_seed=1))]
     pairs, calibrations = matching.pairs(runs), matching.calibrations(runs)
     assert pairs["regression"].sum() == 12
-    lines = compare.console_lines(pairs, calibrations)
+    lines = gate.console_lines(pairs, calibrations)
     assert sum(line.startswith("  regression") for line in lines) == 12
-    monkeypatch.setattr(compare, "CONSOLE_CASES", 5)
-    lines = compare.console_lines(pairs, calibrations)
+    monkeypatch.setattr(gate, "CONSOLE_CASES", 5)
+    lines = gate.console_lines(pairs, calibrations)
     assert sum(line.startswith("  regression") for line in lines) == 5
     assert "  ... and 7 more regressions (see the HTML)" in lines
 

@@ -25,6 +25,7 @@ def test_duration_picks_a_unit(seconds, text):
 
 def test_other_formats_carry_units():
     assert fmt.ratio(3.456) == "3.46×"
+    assert fmt.ratio_interval(1.123, 1.456) == "[1.12–1.46×]" and fmt.run_label(0) == "Run 1"
     assert fmt.percent(0.1234, signed=True) == "+12.3 %"
     assert fmt.accuracy(0.99123) == "99.12 %"
     assert fmt.accuracy_spread(0.99123, 0.0005, 3) == "99.12 % ± 0.05 (3 seeds)"
